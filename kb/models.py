@@ -1,0 +1,318 @@
+"""SQLAlchemy 2 typed ORM models. Only ``kb`` imports this module.
+
+Times are naive local wall-clock times of the call center (a hotline serves
+one city), written by the application, never by the database server.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+ENTRY_STATUSES = ("draft", "review", "published", "archived")
+DEPARTMENT_LEVELS = ("city", "district", "street", "enterprise")
+REQUEST_TYPES = ("consult", "help", "complaint", "report", "suggestion", "praise")
+HANDLINGS = ("answered", "dispatched", "transferred")
+WORKORDER_STATUSES = ("open", "dispatched", "returned", "closed")
+ROLES = ("agent", "editor", "reviewer", "admin")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return f"{column} IN ({quoted})"
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: dict[Any, Any] = {dict[str, Any]: JSON, list[str]: JSON}
+
+
+class ChangeLog(Base):
+    """The database-wide change counter: every change to indexed data appends a row.
+
+    ``id`` is the revision. An index or another seat catches up by reading the
+    rows after the revision it last saw.
+    """
+
+    __tablename__ = "change_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    kind: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[int] = mapped_column(Integer)
+    op: Mapped[str] = mapped_column(String(16))
+
+
+class Category(Base):
+    __tablename__ = "category"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    path: Mapped[str] = mapped_column(String(400), unique=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("category.id", ondelete="RESTRICT"))
+    code: Mapped[str] = mapped_column(String(32), default="")
+
+
+class Department(Base):
+    __tablename__ = "department"
+    __table_args__ = (CheckConstraint(_in("level", DEPARTMENT_LEVELS), name="ck_department_level"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    short_name: Mapped[str] = mapped_column(String(100), default="")
+    level: Mapped[str] = mapped_column(String(16), default="city")
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("department.id", ondelete="SET NULL"))
+    district: Mapped[str] = mapped_column(String(50), default="")
+    duties: Mapped[str] = mapped_column(Text, default="")
+    phone: Mapped[str] = mapped_column(String(100), default="")
+    duty_phone: Mapped[str] = mapped_column(String(100), default="")
+    transfer_phone: Mapped[str] = mapped_column(String(100), default="")
+    hours: Mapped[str] = mapped_column(String(200), default="")
+    address: Mapped[str] = mapped_column(String(300), default="")
+    last_verified: Mapped[date | None] = mapped_column(Date)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Entry(Base):
+    __tablename__ = "entry"
+    __table_args__ = (CheckConstraint(_in("status", ENTRY_STATUSES), name="ck_entry_status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    answer: Mapped[str] = mapped_column(Text)
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id", ondelete="SET NULL"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id", ondelete="SET NULL"))
+    basis: Mapped[str] = mapped_column(Text, default="")
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    publish_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_by: Mapped[str] = mapped_column(String(64), default="")
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    reviewed_by: Mapped[str] = mapped_column(String(64), default="")
+
+    category: Mapped[Category | None] = relationship(lazy="joined")
+    department: Mapped[Department | None] = relationship(lazy="joined")
+
+
+class EntryVersion(Base):
+    """A snapshot of an entry after each save, for history, diff and rollback."""
+
+    __tablename__ = "entry_version"
+    __table_args__ = (UniqueConstraint("entry_id", "revision", name="uq_entry_version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    action: Mapped[str] = mapped_column(String(32))
+    changed_at: Mapped[datetime] = mapped_column(DateTime)
+    changed_by: Mapped[str] = mapped_column(String(64), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Script(Base):
+    __tablename__ = "script"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class WorkOrder(Base):
+    __tablename__ = "work_order"
+    __table_args__ = (
+        CheckConstraint(_in("request_type", REQUEST_TYPES), name="ck_wo_request_type"),
+        CheckConstraint(_in("handling", HANDLINGS), name="ck_wo_handling"),
+        CheckConstraint(_in("status", WORKORDER_STATUSES), name="ck_wo_status"),
+        Index("ix_wo_phone_received", "phone", "received_at"),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # client-generated UUID
+    external_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    phone: Mapped[str] = mapped_column(String(32), default="")
+    caller_name: Mapped[str] = mapped_column(String(100), default="")
+    address: Mapped[str] = mapped_column(String(300), default="")
+    district: Mapped[str] = mapped_column(String(50), default="")
+    street: Mapped[str] = mapped_column(String(50), default="")
+    request_type: Mapped[str] = mapped_column(String(16), default="consult")
+    urgency: Mapped[str] = mapped_column(String(16), default="normal")
+    text: Mapped[str] = mapped_column(Text, default="")
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id", ondelete="SET NULL"))
+    handling: Mapped[str] = mapped_column(String(16), default="answered")
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("department.id", ondelete="SET NULL"), index=True
+    )
+    due_at: Mapped[datetime | None] = mapped_column(DateTime)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("entry.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    returned: Mapped[bool] = mapped_column(Boolean, default=False)
+    seat: Mapped[str] = mapped_column(String(64), default="")
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    category: Mapped[Category | None] = relationship(lazy="joined")
+    department: Mapped[Department | None] = relationship(lazy="joined")
+
+
+class FollowUp(Base):
+    __tablename__ = "follow_up"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_order_id: Mapped[str] = mapped_column(ForeignKey("work_order.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    resolved: Mapped[bool] = mapped_column(Boolean)
+    satisfied: Mapped[bool | None] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(Text, default="")
+    by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Bulletin(Base):
+    __tablename__ = "bulletin"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    starts_at: Mapped[datetime] = mapped_column(DateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(DateTime)
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class User(Base):
+    __tablename__ = "app_user"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="ck_user_role"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100), default="")
+    role: Mapped[str] = mapped_column(String(16), default="agent")
+    password_hash: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_shift_end: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    user: Mapped[str] = mapped_column(String(64), default="")
+    action: Mapped[str] = mapped_column(String(32))
+    object_kind: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class RoutingRule(Base):
+    __tablename__ = "routing_rule"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(64), unique=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id", ondelete="CASCADE"))
+    category: Mapped[str] = mapped_column(String(400), default="")
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    district: Mapped[str] = mapped_column(String(50), default="")
+    priority: Mapped[int] = mapped_column(Integer, default=50)
+    note: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Synonym(Base):
+    __tablename__ = "synonym"
+    __table_args__ = (UniqueConstraint("term", "canonical", name="uq_synonym"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    term: Mapped[str] = mapped_column(String(100), index=True)
+    canonical: Mapped[str] = mapped_column(String(100))
+
+
+class DictWord(Base):
+    """A word of the jieba user dictionary, editable by knowledge editors."""
+
+    __tablename__ = "dict_word"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    word: Mapped[str] = mapped_column(String(100), unique=True)
+    freq: Mapped[int | None] = mapped_column(Integer)
+    pos: Mapped[str] = mapped_column(String(16), default="")
+
+
+class AlertKindRow(Base):
+    __tablename__ = "alert_kind"
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    label: Mapped[str] = mapped_column(String(100))
+    transfer_to: Mapped[str] = mapped_column(String(100))
+    script: Mapped[str] = mapped_column(Text)
+    severity: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class AlertTermRow(Base):
+    __tablename__ = "alert_term"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    pattern: Mapped[str] = mapped_column(String(300))
+    polarity: Mapped[str] = mapped_column(String(16), default="trigger")
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Place(Base):
+    """Gazetteer: districts (street '') and streets/towns with aliases."""
+
+    __tablename__ = "place"
+    __table_args__ = (UniqueConstraint("district", "street", name="uq_place"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district: Mapped[str] = mapped_column(String(50))
+    street: Mapped[str] = mapped_column(String(50), default="")
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("entry.id", ondelete="SET NULL"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # useful | outdated | wrong
+    note: Mapped[str] = mapped_column(Text, default="")
+    query: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(DateTime)
+    by: Mapped[str] = mapped_column(String(64), default="")
+    resolved: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SearchLog(Base):
+    """What agents searched for and whether they used a result (knowledge gaps)."""
+
+    __tablename__ = "search_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    mode: Mapped[str] = mapped_column(String(16))  # search | suggest
+    query: Mapped[str] = mapped_column(Text)
+    hits: Mapped[int] = mapped_column(Integer, default=0)
+    picked_entry_id: Mapped[int | None] = mapped_column(ForeignKey("entry.id", ondelete="SET NULL"))
+    by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Setting(Base):
+    """Shared settings stored in the database (deadline rules, city defaults)."""
+
+    __tablename__ = "setting"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON)

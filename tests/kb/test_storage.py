@@ -1,0 +1,148 @@
+"""Storage and service: SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import inspect
+
+from kb import db
+from kb.dto import EntryDraft, WorkOrderDraft
+from kb.errors import ConflictError, NotFound, ValidationError
+from kb.service import KnowledgeBase
+from tests.conftest import Clock
+from tests.kb.factories import add_departments
+
+
+def draft(**over: object) -> EntryDraft:
+    base = dict(title="居住证怎么办理", answer="持有效身份证件到居住地派出所申领。", category="户籍居住证/居住证",
+                aliases=("办居住证",), keywords=("居住证",), status="draft")
+    base.update(over)
+    return EntryDraft(**base)  # type: ignore[arg-type]
+
+
+def test_schema_is_created_by_migrations(kb: KnowledgeBase) -> None:
+    tables = set(inspect(kb.engine).get_table_names())
+    assert {"entry", "entry_version", "category", "department", "script", "work_order", "bulletin",
+            "app_user", "audit_log", "change_log", "alembic_version"} <= tables
+    assert db.schema_revision(kb.engine) is not None
+    assert db.upgrade(kb.engine) is False  # already at head
+
+
+def test_sqlite_pragmas(sqlite_kb: KnowledgeBase) -> None:
+    with sqlite_kb.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_create_edit_versions_and_revision_counter(kb: KnowledgeBase, clock: Clock) -> None:
+    assert kb.revision() == 0
+    view, ch = kb.save_entry(draft(), user="alice")
+    assert view.external_id == f"E-{view.id:06d}" and view.revision == 1
+    assert view.category == "户籍居住证/居住证" and ch.entries_upserted == {view.id}
+    assert ch.revision == kb.revision() > 0
+    clock.now += timedelta(minutes=5)
+    view2, ch2 = kb.save_entry(draft(answer="新口径：可网上申请。"), user="bob", entry_id=view.id,
+                               expected_revision=1)
+    assert view2.revision == 2 and view2.updated_by == "bob" and ch2.revision > ch.revision
+    hist = kb.entry_history(view.external_id)
+    assert [v.revision for v in hist] == [1, 2]
+    assert hist[0].snapshot["answer"].startswith("持有效") and hist[1].changed_by == "bob"
+    since = kb.changes_since(ch.revision)
+    assert since.entries_upserted == {view.id} and since.revision == ch2.revision
+
+
+def test_unchanged_save_writes_nothing(kb: KnowledgeBase) -> None:
+    view, ch = kb.save_entry(draft(), user="alice")
+    again, ch2 = kb.save_entry(draft(), user="alice", entry_id=view.id)
+    assert again.revision == 1 and not ch2.entries_upserted and ch2.revision == ch.revision
+
+
+def test_optimistic_conflict_loses_nothing(kb: KnowledgeBase) -> None:
+    view, _ = kb.save_entry(draft(), user="alice")
+    kb.save_entry(draft(answer="Bob 的版本"), user="bob", entry_id=view.id, expected_revision=1)
+    with pytest.raises(ConflictError) as err:
+        kb.save_entry(draft(answer="Alice 的版本"), user="alice", entry_id=view.id, expected_revision=1)
+    assert err.value.current_revision == 2
+    assert kb.get_entry(view.id).answer == "Bob 的版本"
+
+
+def test_rollback_is_a_new_version(kb: KnowledgeBase) -> None:
+    view, _ = kb.save_entry(draft(), user="alice")
+    kb.save_entry(draft(answer="错误的口径"), user="bob", entry_id=view.id)
+    back, _ = kb.rollback_entry(view.external_id, 1, user="carol")
+    assert back.revision == 3 and back.answer == "持有效身份证件到居住地派出所申领。"
+    assert kb.entry_history(view.external_id)[-1].action == "rollback"
+    with pytest.raises(NotFound):
+        kb.rollback_entry(view.external_id, 9, user="carol")
+
+
+def test_workflow_needs_second_reviewer(kb: KnowledgeBase) -> None:
+    view, _ = kb.save_entry(draft(), user="alice")
+    view, _ = kb.transition(view.id, "review", user="alice")
+    with pytest.raises(ValidationError, match="审核人"):
+        kb.transition(view.id, "published", user="alice")
+    pub, _ = kb.transition(view.id, "published", user="bob")
+    assert pub.status == "published" and pub.reviewed_by == "bob"
+    with pytest.raises(ValidationError):
+        kb.transition(view.id, "review", user="bob")
+
+
+def test_validation_errors_name_the_field(kb: KnowledgeBase) -> None:
+    with pytest.raises(ValidationError) as err:
+        kb.save_entry(draft(title=" "), user="a")
+    assert err.value.field == "title"
+    with pytest.raises(ValidationError) as err:
+        kb.save_entry(draft(department="不存在的单位"), user="a")
+    assert "department" in str(err.value)
+    with pytest.raises(ValidationError):
+        kb.save_entry(draft(valid_from=date(2026, 2, 1), valid_to=date(2026, 1, 1)), user="a")
+
+
+def test_delete_is_logged_for_catch_up(kb: KnowledgeBase) -> None:
+    view, ch = kb.save_entry(draft(), user="alice")
+    ch2 = kb.delete_entry(view.id, user="alice")
+    assert ch2.entries_deleted == {view.id}
+    since = kb.changes_since(0)
+    assert since.entries_deleted == {view.id} and not since.entries_upserted
+
+
+def test_departments_and_check(kb: KnowledgeBase, clock: Clock) -> None:
+    add_departments(kb)
+    street = kb.get_department("D-CY-SLT")
+    assert street.parent_external_id == "D-CY" and street.phones == {"hotline": "010-64176577"}
+    kb.save_entry(draft(status="published", valid_to=date(2026, 12, 10), department="D-RSJ"), user="a")
+    kb.save_entry(draft(title="旧口径", status="published", valid_to=date(2026, 1, 1)), user="a")
+    report = kb.check(today=date(2026, 11, 28))
+    assert [i.title for i in report.of_kind("expiring")] == ["居住证怎么办理"]
+    assert [i.title for i in report.of_kind("expired")] == ["旧口径"]
+    assert [i.external_id for i in report.of_kind("dept_unverified")] == ["D-CY"]
+    clock.now += timedelta(days=200)
+    assert len(kb.check().of_kind("unreviewed")) == 2
+
+
+def test_work_order_is_idempotent_and_found_by_phone(kb: KnowledgeBase, clock: Clock) -> None:
+    add_departments(kb)
+    wo = WorkOrderDraft(id="0b4f7c2e-1111-4c2b-9a55-000000000001", received_at=clock.now,
+                        text="小区暖气不热，室温只有十五度", phone="138 1234 5678", request_type="complaint",
+                        handling="dispatched", department="D-CY-SLT", address="朝阳区三里屯", district="朝阳区")
+    v1, _ = kb.save_work_order(wo, user="agent1")
+    v2, _ = kb.save_work_order(wo, user="agent1")
+    assert v1.id == v2.id and kb.stats().work_orders == 1
+    assert v1.status == "dispatched" and v1.phone == "+8613812345678"
+    found = kb.work_orders_by_phone("+86 138-1234-5678")
+    assert [w.id for w in found] == [wo.id]
+    clock.now += timedelta(days=31)
+    assert kb.work_orders_by_phone("13812345678") == []
+    with pytest.raises(ValidationError, match="department"):
+        kb.save_work_order(WorkOrderDraft(id="x1", received_at=datetime(2026, 1, 1), text="派单",
+                                          handling="dispatched"), user="a")
+
+
+def test_users_with_argon2(kb: KnowledgeBase) -> None:
+    kb.create_user("zhang", role="editor", password="s3cret")
+    assert kb.verify_user("zhang", "s3cret") == "editor"
+    assert kb.verify_user("zhang", "wrong") is None
+    with pytest.raises(ValidationError):
+        kb.create_user("zhang")
