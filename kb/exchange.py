@@ -269,17 +269,20 @@ class _Importer:
             exts = [_text(r, "external_id") for _, r in chunk if _text(r, "external_id")]
             existing = {e.external_id: e for e in self.s.scalars(
                 select(m.Entry).where(m.Entry.external_id.in_(exts)))} if exts else {}
+            saved: list[tuple[m.Entry, str, str]] = []
             for n, rec in chunk:
                 try:
                     draft = entry_draft(rec)
                     row = existing.get(draft.external_id)
-                    entry, changed = self.kb.upsert_entry(self.s, draft, user=self.user, caches=self.caches,
-                                                          entry=row, action="import")
+                    _, changed = self.kb.upsert_entry(self.s, draft, user=self.user, caches=self.caches,
+                                                      entry=row, action="import", defer=saved)
                     self.count(row is None, changed)
-                    if changed:
-                        self.upserted.add(entry.id)
                 except ValidationError as exc:
                     errors.append(RowError(n, exc.field or "-", exc.reason))
+            if errors:  # the file is rejected anyway: skip the bookkeeping, keep collecting row errors
+                continue
+            self.kb.finish_entries(self.s, saved, user=self.user)
+            self.upserted.update(e.id for e, _, _ in saved)
 
     def departments(self, rows: list[tuple[int, dict[str, Any]]], errors: list[RowError]) -> None:
         # Parents may come later in the file: retry deferred rows until no progress.

@@ -219,14 +219,17 @@ class KnowledgeBase:
 
     def upsert_entry(self, s: Session, draft: EntryDraft, *, user: str, caches: Caches,
                      entry: m.Entry | None = None, action: str = "edit", note: str = "",
-                     expected_revision: int | None = None) -> tuple[m.Entry, bool]:
+                     expected_revision: int | None = None,
+                     defer: list[tuple[m.Entry, str, str]] | None = None) -> tuple[m.Entry, bool]:
         """Create or update one entry inside ``s``; returns (entry, changed).
 
         Lookup order: the given row, else by ``draft.external_id``. An unchanged
-        draft writes nothing (re-importing the same file is a no-op).
+        draft writes nothing (re-importing the same file is a no-op). With
+        ``defer`` (bulk imports) the version, change-log and audit rows are
+        queued there for :meth:`finish_entries`, so a thousand rows cost one flush.
         """
         _validate_entry_draft(draft)
-        if entry is None and draft.external_id:
+        if entry is None and draft.external_id and defer is None:  # bulk callers look up in batches
             entry = s.scalar(select(m.Entry).where(m.Entry.external_id == draft.external_id))
         if entry is not None and expected_revision is not None and entry.revision != expected_revision:
             raise ConflictError(
@@ -256,15 +259,27 @@ class KnowledgeBase:
         entry.revision += 1
         entry.updated_at = now
         entry.updated_by = user
-        s.flush()
-        if not entry.external_id:
-            entry.external_id = f"E-{entry.id:06d}"
-        s.add(m.EntryVersion(entry_id=entry.id, revision=entry.revision, snapshot=entry_snapshot(entry),
-                             action=action, changed_at=now, changed_by=user, note=note))
-        self._log_change(s, "entry", entry.id, "upsert")
-        self._audit(s, user, action, "entry", entry.external_id,
-                    {"revision": entry.revision, "title": entry.title})
+        if defer is not None:
+            defer.append((entry, action, note))
+        else:
+            self.finish_entries(s, [(entry, action, note)], user=user)
         return entry, True
+
+    def finish_entries(self, s: Session, saved: list[tuple[m.Entry, str, str]], *, user: str) -> None:
+        """Version, change-log and audit rows for entries just saved (one flush for all)."""
+        if not saved:
+            return
+        s.flush()
+        now = self._now()
+        for entry, action, note in saved:
+            if not entry.external_id:
+                entry.external_id = f"E-{entry.id:06d}"
+            s.add(m.EntryVersion(entry_id=entry.id, revision=entry.revision, snapshot=entry_snapshot(entry),
+                                 action=action, changed_at=now, changed_by=user, note=note))
+            s.add(m.ChangeLog(at=now, kind="entry", object_id=entry.id, op="upsert"))
+            s.add(m.AuditLog(at=now, user=user, action=action, object_kind="entry", object_id=entry.external_id,
+                             detail={"revision": entry.revision, "title": entry.title}))
+        s.flush()
 
     def save_entry(self, draft: EntryDraft, *, user: str, entry_id: int | None = None,
                    expected_revision: int | None = None, note: str = "") -> tuple[EntryView, Changes]:

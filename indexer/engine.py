@@ -1,0 +1,200 @@
+"""The engine the CLI and the GUI call: knowledge base + search index + call intelligence.
+
+The database is the source of truth. The index records the change-log
+revision it reflects; :meth:`Engine.sync` catches up from there, and a
+missing, corrupt or foreign index is rebuilt.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from indexer import analysis
+from indexer.errors import IndexCorrupt
+from indexer.hits import IndexStatus, SearchHit
+from indexer.index import SearchIndex
+from indexer.routing import CategorySuggestion, DepartmentSuggestion, Router
+from kb.alerts import Alert, AlertLexicon
+from kb.deadlines import DEFAULT_RULES, DeadlineRule, compute_due_at, rules_from_records
+from kb.dto import Changes, WorkOrderView
+from kb.paths import AppPaths
+from kb.place import Gazetteer, Place
+from kb.service import KnowledgeBase
+
+log = logging.getLogger(__name__)
+
+DEADLINE_SETTING = "deadline_rules"
+# Alert kinds that mean a live danger to life or property (the 1-hour deadline).
+DANGER_KINDS = frozenset({"police", "fire", "medical", "traffic", "self_harm"})
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """Everything the suggestion pane shows for one call description."""
+
+    answers: tuple[SearchHit, ...] = ()
+    departments: tuple[DepartmentSuggestion, ...] = ()
+    categories: tuple[CategorySuggestion, ...] = ()
+    alerts: tuple[Alert, ...] = ()
+    repeat: tuple[WorkOrderView, ...] = ()
+    place: Place = field(default_factory=lambda: Place(None, None, ""))
+    urgency: str = "normal"
+    due_at: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``huiyin suggest`` response fields (a stable contract: add, don't rename)."""
+        return {
+            "answers": [{"id": h.id, "external_id": h.external_id, "title": h.title, "score": round(h.score, 4),
+                         "snippet": h.snippet, "category": h.category} for h in self.answers],
+            "departments": [{"id": d.id, "external_id": d.external_id, "name": d.name, "score": d.score,
+                             "reasons": list(d.reasons), "phones": d.phones} for d in self.departments],
+            "categories": [{"name": c.name, "score": c.score} for c in self.categories],
+            "alerts": [{"kind": a.kind, "label": a.label, "transfer_to": a.transfer_to, "script": a.script,
+                        "matched": a.matched} for a in self.alerts],
+            "repeat": [{"id": w.id, "received_at": w.received_at.isoformat(sep=" "), "status": w.status,
+                        "text": w.text[:120], "department": w.department_name, "handling": w.handling}
+                       for w in self.repeat],
+            "place": {"district": self.place.district, "street": self.place.street},
+            "urgency": self.urgency,
+            "due_at": self.due_at.isoformat(sep=" ") if self.due_at else None,
+        }
+
+
+class _Lexicons:
+    """Editor-maintained data the engine reads on every call, reloaded on change."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.synonyms = kb.synonyms()
+        terms, kinds = kb.alert_records()
+        self.alerts = AlertLexicon.from_records(terms, kinds)
+        places = kb.places()
+        self.gazetteer = Gazetteer(places) if places else None
+        self.router = Router(kb.departments(), kb.routing_rules())
+        stored = kb.get_setting(DEADLINE_SETTING)
+        self.deadlines: list[DeadlineRule] = (rules_from_records(stored["rules"]) if stored
+                                              else list(DEFAULT_RULES))
+
+
+class Engine:
+    """Search, suggest and keep the index current. Safe to call from several threads."""
+
+    def __init__(self, paths: AppPaths, kb: KnowledgeBase, index: SearchIndex) -> None:
+        self.paths = paths
+        self.kb = kb
+        self.index = index
+        self._lex = _Lexicons(kb)
+        self._sync_lock = threading.Lock()
+
+    @classmethod
+    def open(cls, paths: AppPaths, kb: KnowledgeBase, *, sync: bool = True) -> Engine:
+        """Open (or create) the index beside the database; with ``sync``, catch up now.
+
+        Loads jieba in this thread if it is not loaded yet (the GUI starts that
+        load in the background first).
+        """
+        analysis.set_cache_dir(paths.cache_dir)
+        analysis.load_jieba(kb.dict_words())
+        try:
+            index = SearchIndex.open(paths.index_dir)
+        except IndexCorrupt:
+            log.warning("search index unreadable, recreating it from the database")
+            index = SearchIndex.reset(paths.index_dir)
+        engine = cls(paths, kb, index)
+        if sync:
+            engine.sync()
+        return engine
+
+    def close(self) -> None:
+        self.index.close()
+
+    # ---------------------------------------------------------------- index
+    def sync(self) -> int:
+        """Apply what changed in the database since the index's revision; returns entries touched."""
+        with self._sync_lock:
+            db_rev = self.kb.revision()
+            if self.index.revision > db_rev:  # a different (or restored) database: start over
+                return self._rebuild_locked(db_rev)
+            if self.index.revision == db_rev:
+                return 0
+            changes = self.kb.changes_since(self.index.revision)
+            if len(changes.entries_upserted) > 5000:
+                return self._rebuild_locked(changes.revision)
+            upserts = self.kb.get_entries(sorted(changes.entries_upserted))
+            self.index.apply(upserts, changes.entries_deleted, changes.revision)
+            if changes.departments:
+                self.reload_lexicons()
+            return len(upserts) + len(changes.entries_deleted)
+
+    def rebuild(self) -> int:
+        """Build a new index beside the old one and swap (search keeps working meanwhile)."""
+        with self._sync_lock:
+            return self._rebuild_locked(self.kb.revision())
+
+    def _rebuild_locked(self, revision: int) -> int:
+        count = 0
+
+        def counted() -> Any:
+            nonlocal count
+            for e in self.kb.iter_entries():
+                count += 1
+                yield e
+
+        self.index.rebuild(counted(), revision)
+        log.info("index rebuilt: %d entries at revision %d", count, revision)
+        return count
+
+    def apply_changes(self, changes: Changes) -> None:
+        """After a mutation: update the index and reload whatever lexicon changed."""
+        if changes.lexicon or changes.departments or changes.rules:
+            self.reload_lexicons()
+        if changes.dictionary:
+            analysis.load_jieba(self.kb.dict_words())
+            self.rebuild()
+        elif changes.entries_upserted or changes.entries_deleted:
+            self.sync()
+
+    def reload_lexicons(self) -> None:
+        self._lex = _Lexicons(self.kb)
+
+    def index_status(self) -> IndexStatus:
+        return self.index.status()
+
+    # --------------------------------------------------------------- search
+    def search(self, query: str, *, limit: int = 10, audience: str = "agent",
+               today: date | None = None) -> list[SearchHit]:
+        return self.index.search(query, limit=limit, audience=audience, today=today,
+                                 synonyms=self._lex.synonyms)
+
+    def alerts(self, text: str) -> list[Alert]:
+        """Emergency and risk alerts: no index, no database, a few milliseconds."""
+        return self._lex.alerts.detect(text)
+
+    def locate(self, text: str) -> Place:
+        gaz = self._lex.gazetteer
+        return gaz.locate(text) if gaz else Place(None, None, "")
+
+    def suggest(self, text: str, *, address: str = "", phone: str = "", request_type: str = "",
+                limit: int = 5, now: datetime | None = None) -> Suggestion:
+        """Answers, departments, categories, alerts, repeat calls and the deadline for a call."""
+        lex = self._lex
+        alerts = tuple(lex.alerts.detect(text))
+        place = self.locate(address) if address.strip() else Place(None, None, "")
+        if place.district is None:
+            from_text = self.locate(text)
+            place = Place(place.district or from_text.district, place.street or from_text.street,
+                          place.matched or from_text.matched)
+        hits = self.index.suggest(text, limit=max(limit, 10), synonyms=lex.synonyms) if text.strip() else []
+        categories = lex.router.categories(hits)
+        departments = lex.router.departments_for(text, place, hits, categories)
+        repeat = tuple(self.kb.work_orders_by_phone(phone)) if phone.strip() else ()
+        urgency = ("danger" if any(a.kind in DANGER_KINDS for a in alerts)
+                   else "urgent" if alerts else "normal")
+        due_at = compute_due_at((now or datetime.now()).replace(microsecond=0), request_type or "help", urgency,
+                                lex.deadlines) if text.strip() else None
+        return Suggestion(answers=tuple(hits[:limit]), departments=tuple(departments),
+                          categories=tuple(categories), alerts=alerts, repeat=repeat, place=place,
+                          urgency=urgency, due_at=due_at)
