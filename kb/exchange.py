@@ -383,7 +383,6 @@ def import_rows(kb: KnowledgeBase, kind: str, rows: list[tuple[int, dict[str, An
         if dry_run:
             s.rollback()
             return result
-        rev = kb._log_change(s, "import", 0, kind) if kind in ("departments", "rules") else 0
         s.commit()
     except BaseException:
         s.rollback()
@@ -392,7 +391,7 @@ def import_rows(kb: KnowledgeBase, kind: str, rows: list[tuple[int, dict[str, An
         s.close()
     result.changes = Changes(entries_upserted=frozenset(importer.upserted),
                              departments=kind in ("departments", "rules"), rules=kind == "rules",
-                             scripts=kind == "scripts", revision=max(rev, kb.revision()))
+                             scripts=kind == "scripts", revision=kb.revision())
     return result
 
 

@@ -108,8 +108,8 @@ def test_csv_and_xlsx_with_chinese_headers(kb: KnowledgeBase, tmp_path: Path) ->
     with csv_path.open("w", encoding="utf-8-sig", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["编号", "标题", "答复口径", "问法", "分类", "承办单位"])
-        w.writerow(["E-9", "社保卡丢了怎么补", "携带身份证到社保卡服务网点补办。", "社保卡丢失；补卡", "社会保障/社保卡",
-                    "北京市人力资源和社会保障局"])
+        w.writerow(["E-9", "社保卡丢了怎么补", "携带身份证到社保卡服务网点补办。", "社保卡丢失；补卡",
+                    "社会保障/社保卡", "北京市人力资源和社会保障局"])
     import_file(kb, csv_path)  # kind guessed from the header
     e = kb.get_entry("E-9")
     assert e.aliases == ("社保卡丢失", "补卡") and e.department_external_id == "D-RSJ"

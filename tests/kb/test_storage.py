@@ -101,7 +101,7 @@ def test_validation_errors_name_the_field(kb: KnowledgeBase) -> None:
 
 
 def test_delete_is_logged_for_catch_up(kb: KnowledgeBase) -> None:
-    view, ch = kb.save_entry(draft(), user="alice")
+    view, _ = kb.save_entry(draft(), user="alice")
     ch2 = kb.delete_entry(view.id, user="alice")
     assert ch2.entries_deleted == {view.id}
     since = kb.changes_since(0)

@@ -1,0 +1,507 @@
+"""Emergency and risk alerts: an editable lexicon checked before any search.
+
+While the agent types the caller's words, :meth:`AlertLexicon.detect` looks for
+phrases that mean the call is really an emergency (转 110/119/120/122), a suicide
+risk (crisis line) or a collective/media risk (team lead).  It is pure Python,
+compiled once, and runs in well under a millisecond for a typical text.
+
+Lexicon lines (:class:`AlertTerm`)
+----------------------------------
+Each line has a ``kind`` (one of the :class:`AlertKind` names; exclude lines may
+use ``"*"`` for every kind), a ``pattern`` and a ``polarity``:
+
+* ``trigger``: a match raises an alert of that kind (unless suppressed, below);
+* ``exclude``: a match suppresses every trigger match of that kind it overlaps,
+  e.g. ``火车站`` overlaps the trigger ``火``…, ``消防通道`` any trigger it touches,
+  ``气得要死`` a trigger ``要死``.  Use excludes for figures of speech and for
+  12345 matters that share words with an emergency.
+
+Pattern syntax (for knowledge editors)
+--------------------------------------
+* ``煤气味``: plain text, matched anywhere (ASCII letters ignore case; spaces in
+  the pattern are ignored).
+* ``(煤气|燃气|天然气)味``: one of several alternatives.  An empty alternative
+  makes the group optional: ``晕(倒|过去)(了|)``.  Groups cannot be nested; an
+  alternative may contain a gap: ``关(起来|在…里)``.
+* ``煤气罐…漏``: ``…`` (or ``...``) means "followed, within 10 characters of the
+  same sentence, by".  A gap cannot start or end a pattern.
+* ``re:<Python regular expression>``: for the rare case the above cannot say
+  (end of text ``$``, look-arounds, character classes).  Use it also to match
+  ``( ) | …`` literally.
+
+A pattern that is empty, unbalanced, can match the empty text, or is a plain
+pattern containing regex-only characters (``? * + [ ] { } \\ ^ $``, a sign that
+``re:`` was forgotten) is rejected with :class:`kb.errors.ValidationError`.
+
+Context rules (generic, in code)
+--------------------------------
+A trigger match is dropped when its context says the danger is not live now.
+Scopes: a *sentence* ends at 。！？!?；; or a line break; a *clause* also ends
+at ，,、：: … and spaces.
+
+1. **Negation**: a negator (没有, 没, 不是, 并没有, 已经不, 无, 未, 不会, 不想 …)
+   within 6 characters before the match in the same clause, unless it is part of
+   a word that does not negate (没想到, 没办法, 不知道, 是不是, 有没有, 不停 …)
+   or a scope breaker (就, 但, 结果, 突然 …) stands between it and the match.
+   Negators inside the match itself (``没有呼吸``, ``不想活了``) do not count.
+2. **Past**: a past-time cue (上个月, 去年, 之前, 前几天, 三年前, "被偷了一个月了"
+   …) in the match's clause, or alone in a short leading clause (``去年冬天，…``), or the
+   aspect marker 过 right after the match (``上访过``).  Overridden by a
+   present/ongoing cue in the match's clause (现在, 正在, 还在, 又, 越来越 …).
+3. **Resolved / aftermath**: a resolution cue anywhere in the sentence (已经灭了,
+   已经处理, 已经好了, 没事了, 已经散了 …) or an aftermath question that
+   presupposes the event is over (理赔, 赔偿, 报销, 定损, 认定书, 医药费 …),
+   unless an ongoing or urgent cue (还在, 还有, 又, 越来越, 正在, 一直, 救命,
+   快来 …) is in the match's clause.
+4. **Procedure / consultation**: a procedure cue (怎么办理, 申请, 流程, 报销,
+   理赔, 费用, 政策, 培训, 进度, 隐患, 投诉…的处理 …) in the match's clause, where the
+   danger word is only the topic ("交通事故的医药费怎么报销").  A cue in another
+   clause does not suppress ("楼道里有煤气味，燃气费怎么交" fires: in doubt).
+   A bare "怎么办" is *not* a procedure cue, and urgency (救命, 快来, 赶紧,
+   正在, 马上) in the match's clause overrides.
+5. **Hypothetical / risk**: 如果, 万一, 假如, 要是, 一旦, 担心会, 容易, 以防 …
+   before the match in the same sentence (a risk is a 12345 matter, not an
+   emergency; "担心是煤气泄漏" is doubt about *now* and fires).  A conditional *threat* still fires: if a threat marker (我就,
+   我们就, 就去, 就要, 我会, 大不了 …) follows the cue, as in "要是再不管，我就
+   从楼上跳下去" or "如果不解决我们就去上访".
+
+Anything not clearly negated, past, resolved, procedural or hypothetical fires:
+when in doubt about a live danger, fire.  Doubt words (好像, 是不是, 可能, 怀疑)
+never suppress.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from kb.errors import StorageError, ValidationError
+
+TRIGGER: Final = "trigger"
+EXCLUDE: Final = "exclude"
+POLARITIES: Final = (TRIGGER, EXCLUDE)
+ANY_KIND: Final = "*"
+"""Kind of an exclude line that applies to every kind."""
+
+GAP_CHARS: Final = 10
+"""How many characters ``…`` may skip (within one sentence)."""
+
+_SENTENCE_STOPS: Final = "。！？!?；;\n\r"
+_CLAUSE_STOPS: Final = _SENTENCE_STOPS + "，,、：:…  \t"
+_GAP_RE: Final = f"[^{re.escape(_SENTENCE_STOPS)}]{{0,{GAP_CHARS}}}?"
+_REGEX_ONLY: Final = frozenset("?*+[]{}\\^$")
+
+# --- Context cues --------------------------------------------------------------------------------
+# Each is one compiled alternation; "pseudo" lists mask words that contain a cue but do not carry
+# its meaning (没想到 is not a negation, 主要是 is not "if").
+
+_NEG_WINDOW: Final = 6
+_NEGATORS: Final = re.compile("并没有|没有|并不是|不是|已经不|从来没|从没|不会|不想|不用|不需要|没|无|未")
+_NEG_PSEUDO: Final = re.compile(
+    "没想到|没办法|没人管|没人理|没人应|没人接|没多久|没过|没一会|没几|没关|没注意|没锁|没看好|没敢|没准"
+    "|不知道|不清楚|不确定|不停|不住|不得了|不行|不了|不管|不一会|不然|不是很|要不是"
+    "|无缘无故|无故|无人机|无法|无论|未成年|是不是|有没有|会不会|想不想|用不用"
+)
+_NEG_BREAK: Final = re.compile("就|才|但|可是|却|所以|结果|然后|而且|现在|突然|又|还")
+
+_PAST_TIME: Final = re.compile(
+    "上个?月|上个?星期|上周|上礼拜|去年|前年|之前|以前|前几天|前两天|前些天|前段时间|前阵子|上次|上回"
+    "|那次|当时|曾经|早些年|那年|昨天|昨晚|前天|小时候|多年前"
+    "|[一二两三四五六七八九十几半0-9０-９]+(?:天|个月|年|周|个?星期|个?礼拜)(?:以)?前"
+    # "V了 + a day or more + 了" is time since a finished event: 手机被偷了一个月了
+    "|了[一二两三四五六七八九十几半好0-9０-９]+(?:多)?(?:天|个月|年|周|个?星期|个?礼拜)(?:多)?了"
+)
+_PAST_ASPECT_PSEUDO: Final = ("过来", "过去", "过不", "过程", "过年", "过节", "过马路", "过路", "过道")
+_LEADING_TIME_CLAUSE_EXTRA: Final = 3
+_PRESENT: Final = re.compile(
+    "现在|目前|此时|此刻|今天|正在|还在|还有|仍然|仍在|依然|一直|越来越|刚才|刚刚|又|马上"
+)
+_RESOLVED: Final = re.compile(
+    "已经灭了|已经扑灭|扑灭了|灭掉了|火灭了|已经处理|处理好了|处理完了|已经好了|好多了|没事了|已经没事"
+    "|已经修好|修好了|已经散了|已经解决|解决了|醒过来了|已经醒了|抢救过来|脱离了?危险|出院了|已经抓到|抓到了"
+)
+_AFTERMATH: Final = re.compile("理赔|赔偿|赔付|报销|定损|认定书|责任认定|损失|医药费|维修费|修车费|保险公司")
+_ONGOING: Final = re.compile(
+    "正在|还在|还有|又|仍然|仍在|依然|一直|越来越|到现在还|现在还|救命|快来|赶紧|马上|快点"
+)
+_PROCEDURE: Final = re.compile(
+    "怎么办理|如何办理|办理|怎么申请|如何申请|申请|流程|手续|材料|报销|理赔|赔偿|赔付|保险|补贴|补助"
+    "|费用|收费|怎么收|多少钱|怎么交|在哪交|哪里交|缴费|交费|罚款|发票|证明|认定书|责任认定|鉴定|回执"
+    "|查询|进度|进展|有没有消息|怎么样了|政策|规定|条例|法规|培训|演练|讲座|宣传|知识|科普|预防|防范"
+    "|注意事项|安全检查|安检|报名|志愿者|处理结果|处理意见|处理情况|投诉.{0,10}的处理|隐患"
+)
+_URGENT: Final = re.compile("救命|快来|赶紧|正在|马上|快点")
+_HYPOTHETICAL: Final = re.compile(
+    "如果|万一|假如|假设|倘若|一旦|(?<![主只需还就不想总也都])要是"
+    "|担心会|怕会|可能会|容易|以免|以防|防止|避免|免得"
+)
+_THREAT: Final = re.compile("我就|我们就|就去|就要|就把|就到|就在|就跟|我会|我们会|大不了|我要")
+
+
+# --- Data ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlertTerm:
+    """One lexicon line: a trigger or an exclude pattern for a kind (``"*"`` = any, excludes only)."""
+
+    kind: str
+    pattern: str
+    polarity: str  # "trigger" | "exclude"
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class AlertKind:
+    """A kind of alert: where to transfer the call and what to say (higher severity shows first)."""
+
+    kind: str
+    label: str
+    transfer_to: str
+    script: str
+    severity: int
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A raised alert; ``matched`` is the span of the caller's text that fired it."""
+
+    kind: str
+    label: str
+    transfer_to: str
+    script: str
+    matched: str
+    severity: int
+
+
+# --- Pattern compilation -------------------------------------------------------------------------
+
+
+def _literal(text: str) -> str:
+    return re.escape("".join(text.split()))
+
+
+def _alternative(pattern: str, text: str) -> str:
+    """One alternative of a group: literal text, possibly with inner ``…`` gaps (``(在…里|里面)``)."""
+    pieces = re.split("…+", text)
+    if len(pieces) > 1 and not all(p.strip() for p in pieces):
+        raise ValidationError(f"提醒词「{pattern}」：括号里的“…”前后都要有文字")
+    return _GAP_RE.join(_literal(p) for p in pieces)
+
+
+def _translate(pattern: str) -> str:
+    """Translate the editor syntax (plain text, ``(a|b)`` groups, ``…`` gaps) to a regex."""
+    source = pattern.replace("...", "…")
+    parts: list[str] = []  # regex pieces; "" marks a gap
+    literal: list[str] = []
+    i = 0
+
+    def flush() -> None:
+        if literal:
+            parts.append(_literal("".join(literal)))
+            literal.clear()
+
+    while i < len(source):
+        ch = source[i]
+        if ch == "…":
+            flush()
+            while i < len(source) and source[i] == "…":
+                i += 1
+            if not parts or parts[-1] == "":
+                raise ValidationError(f"提醒词「{pattern}」：“…”前面缺少文字")
+            parts.append("")
+            continue
+        if ch == "(":
+            end = source.find(")", i + 1)
+            if end < 0:
+                raise ValidationError(f"提醒词「{pattern}」：括号不成对")
+            body = source[i + 1 : end]
+            if "(" in body:
+                raise ValidationError(f"提醒词「{pattern}」：括号不能嵌套")
+            alternatives = [_alternative(pattern, a) for a in body.split("|")]
+            if not any(alternatives):
+                raise ValidationError(f"提醒词「{pattern}」：括号里没有内容")
+            flush()
+            parts.append("(?:" + "|".join(alternatives) + ")")
+            i = end + 1
+            continue
+        if ch in ")|":
+            raise ValidationError(f"提醒词「{pattern}」：多余的“{ch}”（括号外不能用）")
+        literal.append(ch)
+        i += 1
+    flush()
+    if parts and parts[-1] == "":
+        raise ValidationError(f"提醒词「{pattern}」：“…”后面缺少文字")
+    return "".join(_GAP_RE if p == "" else p for p in parts)
+
+
+def compile_pattern(pattern: str) -> re.Pattern[str]:
+    """Compile one lexicon pattern; raise :class:`ValidationError` if it is invalid or matches nothing."""
+    if not isinstance(pattern, str) or not pattern.strip():
+        raise ValidationError("提醒词不能为空")
+    text = pattern.strip()
+    if text.startswith("re:"):
+        source = text[3:]
+        if not source.strip():
+            raise ValidationError(f"提醒词「{pattern}」：正则表达式为空")
+    else:
+        stray = sorted({ch for ch in text if ch in _REGEX_ONLY})
+        if stray:
+            # Almost always regex syntax written without "re:", which would silently never match.
+            raise ValidationError(f"提醒词「{pattern}」：普通写法不支持 {' '.join(stray)}，正则表达式请以 re: 开头")
+        source = _translate(text)
+    try:
+        compiled = re.compile(source, re.IGNORECASE)
+    except re.error as exc:
+        raise ValidationError(f"提醒词「{pattern}」：正则表达式有误（{exc}）") from exc
+    if compiled.fullmatch("") is not None:
+        raise ValidationError(f"提醒词「{pattern}」：会匹配空文本")
+    return compiled
+
+
+# --- Context of one text -------------------------------------------------------------------------
+
+
+def _breaks(text: str, stops: str) -> list[int]:
+    return [i for i, ch in enumerate(text) if ch in stops]
+
+
+class _Context:
+    """Sentence and clause boundaries of one text, computed once per detect call."""
+
+    __slots__ = ("_clause_breaks", "_sentence_breaks", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._sentence_breaks = _breaks(text, _SENTENCE_STOPS)
+        self._clause_breaks = _breaks(text, _CLAUSE_STOPS)
+
+    @staticmethod
+    def _span(breaks: list[int], pos: int, size: int) -> tuple[int, int]:
+        k = bisect.bisect_left(breaks, pos)
+        start = breaks[k - 1] + 1 if k > 0 else 0
+        end = breaks[k] if k < len(breaks) else size
+        return start, end
+
+    def sentence(self, pos: int) -> tuple[int, int]:
+        return self._span(self._sentence_breaks, pos, len(self.text))
+
+    def clause(self, pos: int) -> tuple[int, int]:
+        return self._span(self._clause_breaks, pos, len(self.text))
+
+    def suppressed(self, start: int, end: int) -> bool:
+        """True if the context says the match ``text[start:end]`` is not a live danger."""
+        text = self.text
+        s_start, s_end = self.sentence(start)
+        c_start, c_end = self.clause(start)
+        clause = text[c_start:c_end]
+
+        if self._negated(c_start, start):
+            return True
+
+        past = _PAST_TIME.search(clause) is not None or self._leading_time_clause(s_start, c_start)
+        if not past and text.startswith("过", end):
+            past = not any(text.startswith(p, end) for p in _PAST_ASPECT_PSEUDO)
+        if past and _PRESENT.search(clause) is None:
+            return True
+
+        over = _RESOLVED.search(text, s_start, s_end) or _AFTERMATH.search(text, s_start, s_end)
+        if over is not None and _ONGOING.search(clause) is None:
+            return True
+
+        if _PROCEDURE.search(clause) is not None and _URGENT.search(clause) is None:
+            return True
+
+        cue = _HYPOTHETICAL.search(text, s_start, start)
+        return cue is not None and _THREAT.search(text, cue.end(), s_end) is None
+
+    def _negated(self, clause_start: int, start: int) -> bool:
+        prefix = list(self.text[clause_start:start])
+        for pseudo in _NEG_PSEUDO.finditer(self.text, clause_start, start):
+            for i in range(pseudo.start(), pseudo.end()):
+                prefix[i - clause_start] = "\x00"
+        window = "".join(prefix[-_NEG_WINDOW:])
+        for neg in _NEGATORS.finditer(window):
+            if _NEG_BREAK.search(window, neg.end()) is None:
+                return True
+        return False
+
+    def _leading_time_clause(self, sentence_start: int, clause_start: int) -> bool:
+        """A short clause before the match's, holding little more than a past-time cue (去年冬天，…)."""
+        if clause_start <= sentence_start:
+            return False
+        p_start, p_end = self.clause(clause_start - 1)
+        if p_start < sentence_start:
+            return False
+        cue = _PAST_TIME.search(self.text, p_start, p_end)
+        return cue is not None and (p_end - p_start) - len(cue.group()) <= _LEADING_TIME_CLAUSE_EXTRA
+
+
+# --- Lexicon -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    term: AlertTerm
+    regex: re.Pattern[str]
+
+
+def _require_str(record: Mapping[str, Any], key: str, what: str, *, default: str | None = None) -> str:
+    value = record.get(key, default)
+    if value is None:
+        raise ValidationError(f"{what}缺少字段 {key}")
+    if not isinstance(value, str):
+        raise ValidationError(f"{what}字段 {key} 应为文字")
+    return value
+
+
+def _term_from_record(record: Mapping[str, Any]) -> AlertTerm:
+    return AlertTerm(
+        kind=_require_str(record, "kind", "提醒词"),
+        pattern=_require_str(record, "pattern", "提醒词"),
+        polarity=_require_str(record, "polarity", "提醒词"),
+        note=_require_str(record, "note", "提醒词", default="") or "",
+    )
+
+
+def _kind_from_record(record: Mapping[str, Any]) -> AlertKind:
+    severity = record.get("severity")
+    if isinstance(severity, bool) or not isinstance(severity, int | str):
+        raise ValidationError(f"提醒类型 {record.get('kind')!r} 的 severity 应为整数")
+    try:
+        level = int(severity)
+    except ValueError as exc:
+        raise ValidationError(f"提醒类型 {record.get('kind')!r} 的 severity 应为整数") from exc
+    return AlertKind(
+        kind=_require_str(record, "kind", "提醒类型"),
+        label=_require_str(record, "label", "提醒类型"),
+        transfer_to=_require_str(record, "transfer_to", "提醒类型"),
+        script=_require_str(record, "script", "提醒类型"),
+        severity=level,
+    )
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise StorageError(f"无法读取 {path}: {exc}") from exc
+    records: list[dict[str, Any]] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValidationError(f"{path.name} 第 {number} 行不是有效的 JSON：{exc.msg}") from exc
+        if not isinstance(record, dict):
+            raise ValidationError(f"{path.name} 第 {number} 行应为 JSON 对象")
+        records.append(record)
+    return records
+
+
+class AlertLexicon:
+    """Compiled alert lexicon.  Build once (patterns are validated and compiled), then :meth:`detect`.
+
+    Raises :class:`ValidationError` for an unknown polarity, a term of an undefined kind, a trigger
+    of kind ``"*"``, a duplicate kind, or an invalid pattern.
+    """
+
+    def __init__(self, terms: Iterable[AlertTerm], kinds: Iterable[AlertKind]) -> None:
+        self._kinds: tuple[AlertKind, ...] = tuple(kinds)
+        self._terms: tuple[AlertTerm, ...] = tuple(terms)
+        by_name: dict[str, AlertKind] = {}
+        for kind in self._kinds:
+            if not kind.kind or kind.kind == ANY_KIND:
+                raise ValidationError(f"提醒类型名称无效：{kind.kind!r}")
+            if kind.kind in by_name:
+                raise ValidationError(f"提醒类型重复：{kind.kind}")
+            by_name[kind.kind] = kind
+        self._by_name = by_name
+
+        triggers: dict[str, list[_Compiled]] = {name: [] for name in by_name}
+        excludes: dict[str, list[re.Pattern[str]]] = {name: [] for name in by_name}
+        shared_excludes: list[re.Pattern[str]] = []
+        for term in self._terms:
+            if term.polarity not in POLARITIES:
+                raise ValidationError(f"提醒词「{term.pattern}」：polarity 应为 trigger 或 exclude")
+            if term.kind == ANY_KIND and term.polarity == TRIGGER:
+                raise ValidationError(f"提醒词「{term.pattern}」：触发词必须指定提醒类型")
+            if term.kind != ANY_KIND and term.kind not in by_name:
+                raise ValidationError(f"提醒词「{term.pattern}」：未知的提醒类型 {term.kind!r}")
+            regex = compile_pattern(term.pattern)
+            if term.polarity == TRIGGER:
+                triggers[term.kind].append(_Compiled(term, regex))
+            elif term.kind == ANY_KIND:
+                shared_excludes.append(regex)
+            else:
+                excludes[term.kind].append(regex)
+        self._triggers = triggers
+        self._excludes = {name: tuple(rx + shared_excludes) for name, rx in excludes.items()}
+        # Most severe first; ties keep the order the kinds were given in.
+        self._order = sorted(self._kinds, key=lambda k: -k.severity)
+
+    @classmethod
+    def from_records(
+        cls, terms: Iterable[Mapping[str, Any]], kinds: Iterable[Mapping[str, Any]]
+    ) -> AlertLexicon:
+        """Build from mappings with the dataclass field names (database rows, JSON); extra keys ignored."""
+        return cls([_term_from_record(t) for t in terms], [_kind_from_record(k) for k in kinds])
+
+    @classmethod
+    def from_jsonl(cls, terms_path: Path, kinds_path: Path) -> AlertLexicon:
+        """Build from two JSON-lines files (``resources/sample/alert_terms.jsonl`` / ``alert_kinds.jsonl``)."""
+        return cls.from_records(_read_jsonl(terms_path), _read_jsonl(kinds_path))
+
+    @property
+    def terms(self) -> tuple[AlertTerm, ...]:
+        return self._terms
+
+    @property
+    def kinds(self) -> tuple[AlertKind, ...]:
+        return self._kinds
+
+    def detect(self, text: str) -> list[Alert]:
+        """Alerts raised by ``text``: at most one per kind, most severe first."""
+        if not text or text.isspace():
+            return []
+        context: _Context | None = None
+        alerts: list[Alert] = []
+        for kind in self._order:
+            excluded: list[tuple[int, int]] | None = None
+            found: tuple[int, int] | None = None
+            for compiled in self._triggers[kind.kind]:
+                for match in compiled.regex.finditer(text):
+                    start, end = match.span()
+                    if start == end:
+                        continue
+                    if excluded is None:
+                        excluded = [
+                            m.span() for rx in self._excludes[kind.kind] for m in rx.finditer(text)
+                        ]
+                    if any(xs < end and start < xe for xs, xe in excluded):
+                        continue
+                    if context is None:
+                        context = _Context(text)
+                    if context.suppressed(start, end):
+                        continue
+                    if found is None or start < found[0]:
+                        found = (start, end)
+                    break
+            if found is not None:
+                alerts.append(
+                    Alert(
+                        kind=kind.kind,
+                        label=kind.label,
+                        transfer_to=kind.transfer_to,
+                        script=kind.script,
+                        matched=text[found[0] : found[1]],
+                        severity=kind.severity,
+                    )
+                )
+        return alerts
