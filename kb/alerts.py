@@ -40,30 +40,34 @@ Scopes: a *sentence* ends at 。！？!?；; or a line break; a *clause* also en
 at ，,、：: … and spaces.
 
 1. **Negation**: a negator (没有, 没, 不是, 并没有, 已经不, 无, 未, 不会, 不想 …)
-   within 6 characters before the match in the same clause, unless it is part of
-   a word that does not negate (没想到, 没办法, 不知道, 是不是, 有没有, 不停 …)
+   within 6 characters before the match in the same clause, unless it is part
+   of a word that does not negate (没想到, 没办法, 不知道, 是不是, 有没有, 不停 …)
    or a scope breaker (就, 但, 结果, 突然 …) stands between it and the match.
    Negators inside the match itself (``没有呼吸``, ``不想活了``) do not count.
-2. **Past**: a past-time cue (上个月, 去年, 之前, 前几天, 三年前, "被偷了一个月了"
-   …) in the match's clause, or alone in a short leading clause (``去年冬天，…``), or the
-   aspect marker 过 right after the match (``上访过``).  Overridden by a
-   present/ongoing cue in the match's clause (现在, 正在, 还在, 又, 越来越 …).
+2. **Past**: a past-time cue (上个月, 去年, 之前, 前几天, 三年前, and "V了 + a day
+   or more + 了" as in 被偷了一个月了) in the match's clause, or alone in a short
+   leading clause (``去年冬天，…``), or the aspect marker 过 right after the
+   match (``上访过``).  Overridden by a present/ongoing cue in the match's clause
+   (现在, 正在, 还在, 又, 越来越 …).
 3. **Resolved / aftermath**: a resolution cue anywhere in the sentence (已经灭了,
-   已经处理, 已经好了, 没事了, 已经散了 …) or an aftermath question that
-   presupposes the event is over (理赔, 赔偿, 报销, 定损, 认定书, 医药费 …),
-   unless an ongoing or urgent cue (还在, 还有, 又, 越来越, 正在, 一直, 救命,
-   快来 …) is in the match's clause.
+   已经处理, 已经好了, 没事了, 已经散了, 救护车已经到了 …) or an aftermath
+   question that presupposes the event is over (理赔, 赔偿, 报销, 定损, 认定书,
+   医药费 …), unless an ongoing or urgent cue (还在, 还有, 又, 越来越, 正在,
+   一直, 救命, 快来 …) is in the match's clause.
 4. **Procedure / consultation**: a procedure cue (怎么办理, 申请, 流程, 报销,
-   理赔, 费用, 政策, 培训, 进度, 隐患, 投诉…的处理 …) in the match's clause, where the
-   danger word is only the topic ("交通事故的医药费怎么报销").  A cue in another
-   clause does not suppress ("楼道里有煤气味，燃气费怎么交" fires: in doubt).
-   A bare "怎么办" is *not* a procedure cue, and urgency (救命, 快来, 赶紧,
-   正在, 马上) in the match's clause overrides.
-5. **Hypothetical / risk**: 如果, 万一, 假如, 要是, 一旦, 担心会, 容易, 以防 …
-   before the match in the same sentence (a risk is a 12345 matter, not an
-   emergency; "担心是煤气泄漏" is doubt about *now* and fires).  A conditional *threat* still fires: if a threat marker (我就,
-   我们就, 就去, 就要, 我会, 大不了 …) follows the cue, as in "要是再不管，我就
-   从楼上跳下去" or "如果不解决我们就去上访".
+   理赔, 费用, 政策, 培训, 进度, 登记, 隐患, 投诉…的处理 …) in the match's
+   clause, where the danger word is only the topic ("交通事故的医药费怎么报销").
+   A cue in another clause does not suppress ("楼道里有煤气味，燃气费怎么交"
+   fires: in doubt).  A bare "怎么办" is *not* a procedure cue, and urgency
+   (救命, 快来, 赶紧, 正在, 马上) in the match's clause overrides.
+5. **Near miss**: 差点, 险些, 幸好没 … before the match in its clause
+   ("差点被车撞了", "差点把老人摔倒").
+6. **Hypothetical / risk**: 如果, 万一, 假如, 要是, 一旦, 担心会, 容易, 以防 …
+   before the match in the same sentence: a risk is a 12345 matter, not an
+   emergency ("担心是煤气泄漏" is doubt about *now* and fires).  A conditional
+   *threat* still fires: if a threat marker (我就, 我们就, 就去, 就要, 我会,
+   大不了 …) follows the cue, as in "要是再不管，我就从楼上跳下去" or
+   "如果不解决我们就去上访".
 
 Anything not clearly negated, past, resolved, procedural or hypothetical fires:
 when in doubt about a live danger, fire.  Doubt words (好像, 是不是, 可能, 怀疑)
@@ -92,7 +96,7 @@ GAP_CHARS: Final = 10
 """How many characters ``…`` may skip (within one sentence)."""
 
 _SENTENCE_STOPS: Final = "。！？!?；;\n\r"
-_CLAUSE_STOPS: Final = _SENTENCE_STOPS + "，,、：:…  \t"
+_CLAUSE_STOPS: Final = _SENTENCE_STOPS + "，,、：:… \u3000\t"
 _GAP_RE: Final = f"[^{re.escape(_SENTENCE_STOPS)}]{{0,{GAP_CHARS}}}?"
 _REGEX_ONLY: Final = frozenset("?*+[]{}\\^$")
 
@@ -118,28 +122,27 @@ _PAST_TIME: Final = re.compile(
 )
 _PAST_ASPECT_PSEUDO: Final = ("过来", "过去", "过不", "过程", "过年", "过节", "过马路", "过路", "过道")
 _LEADING_TIME_CLAUSE_EXTRA: Final = 3
-_PRESENT: Final = re.compile(
-    "现在|目前|此时|此刻|今天|正在|还在|还有|仍然|仍在|依然|一直|越来越|刚才|刚刚|又|马上"
-)
+_PRESENT: Final = re.compile("现在|目前|此时|此刻|今天|正在|还在|还有|仍然|仍在|依然|一直|越来越|刚才|刚刚|又|马上")
 _RESOLVED: Final = re.compile(
     "已经灭了|已经扑灭|扑灭了|灭掉了|火灭了|已经处理|处理好了|处理完了|已经好了|好多了|没事了|已经没事"
     "|已经修好|修好了|已经散了|已经解决|解决了|醒过来了|已经醒了|抢救过来|脱离了?危险|出院了|已经抓到|抓到了"
+    # responders already on the scene
+    "|(?:救护车|急救车|警察|民警|消防员?|交警|120|110|119)[^。！？!?]{0,6}?(?:已经)?(?:到了|来了|赶到|到场|在处理)"
 )
 _AFTERMATH: Final = re.compile("理赔|赔偿|赔付|报销|定损|认定书|责任认定|损失|医药费|维修费|修车费|保险公司")
-_ONGOING: Final = re.compile(
-    "正在|还在|还有|又|仍然|仍在|依然|一直|越来越|到现在还|现在还|救命|快来|赶紧|马上|快点"
-)
+_ONGOING: Final = re.compile("正在|还在|还有|又|仍然|仍在|依然|一直|越来越|到现在还|现在还|救命|快来|赶紧|马上|快点")
 _PROCEDURE: Final = re.compile(
     "怎么办理|如何办理|办理|怎么申请|如何申请|申请|流程|手续|材料|报销|理赔|赔偿|赔付|保险|补贴|补助"
     "|费用|收费|怎么收|多少钱|怎么交|在哪交|哪里交|缴费|交费|罚款|发票|证明|认定书|责任认定|鉴定|回执"
     "|查询|进度|进展|有没有消息|怎么样了|政策|规定|条例|法规|培训|演练|讲座|宣传|知识|科普|预防|防范"
-    "|注意事项|安全检查|安检|报名|志愿者|处理结果|处理意见|处理情况|投诉.{0,10}的处理|隐患"
+    "|注意事项|安全检查|安检|报名|登记|志愿者|处理结果|处理意见|处理情况|投诉.{0,10}的处理|隐患"
+    "|设置|设立|选址|规划|布点"
 )
 _URGENT: Final = re.compile("救命|快来|赶紧|正在|马上|快点")
 _HYPOTHETICAL: Final = re.compile(
-    "如果|万一|假如|假设|倘若|一旦|(?<![主只需还就不想总也都])要是"
-    "|担心会|怕会|可能会|容易|以免|以防|防止|避免|免得"
+    "如果|万一|假如|假设|倘若|一旦|(?<![主只需还就不想总也都])要是|担心会|怕会|可能会|容易|以免|以防|防止|避免|免得"
 )
+_NEAR_MISS: Final = re.compile("差点|差一点|险些|幸好没|好在没|还好没")
 _THREAT: Final = re.compile("我就|我们就|就去|就要|就把|就到|就在|就跟|我会|我们会|大不了|我要")
 
 
@@ -194,16 +197,30 @@ def _alternative(pattern: str, text: str) -> str:
     return _GAP_RE.join(_literal(p) for p in pieces)
 
 
-def _translate(pattern: str) -> str:
-    """Translate the editor syntax (plain text, ``(a|b)`` groups, ``…`` gaps) to a regex."""
+@dataclass(frozen=True)
+class _Prefilter:
+    """Characters a text must contain for a pattern to match: cheap to test before running the regex."""
+
+    all_of: frozenset[str] = frozenset()
+    any_of: tuple[frozenset[str], ...] = ()
+
+    def admits(self, chars: frozenset[str]) -> bool:
+        return self.all_of <= chars and all(not group.isdisjoint(chars) for group in self.any_of)
+
+
+def _translate(pattern: str) -> tuple[str, _Prefilter]:
+    """Translate the editor syntax (plain text, ``(a|b)`` groups, ``…`` gaps) to a regex and a prefilter."""
     source = pattern.replace("...", "…")
     parts: list[str] = []  # regex pieces; "" marks a gap
     literal: list[str] = []
+    required: set[str] = set()
+    any_of: list[frozenset[str]] = []
     i = 0
 
     def flush() -> None:
         if literal:
             parts.append(_literal("".join(literal)))
+            required.update(ch.lower() for ch in literal if not ch.isspace())
             literal.clear()
 
     while i < len(source):
@@ -226,6 +243,9 @@ def _translate(pattern: str) -> str:
             alternatives = [_alternative(pattern, a) for a in body.split("|")]
             if not any(alternatives):
                 raise ValidationError(f"提醒词「{pattern}」：括号里没有内容")
+            firsts = ["".join(a.split())[:1].lower() for a in body.split("|")]
+            if all(firsts):  # a group with an empty alternative is optional: nothing required
+                any_of.append(frozenset(firsts))
             flush()
             parts.append("(?:" + "|".join(alternatives) + ")")
             i = end + 1
@@ -237,11 +257,16 @@ def _translate(pattern: str) -> str:
     flush()
     if parts and parts[-1] == "":
         raise ValidationError(f"提醒词「{pattern}」：“…”后面缺少文字")
-    return "".join(_GAP_RE if p == "" else p for p in parts)
+    regex = "".join(_GAP_RE if p == "" else p for p in parts)
+    return regex, _Prefilter(frozenset(required), tuple(any_of))
 
 
 def compile_pattern(pattern: str) -> re.Pattern[str]:
     """Compile one lexicon pattern; raise :class:`ValidationError` if it is invalid or matches nothing."""
+    return _compile(pattern)[0]
+
+
+def _compile(pattern: str) -> tuple[re.Pattern[str], _Prefilter]:
     if not isinstance(pattern, str) or not pattern.strip():
         raise ValidationError("提醒词不能为空")
     text = pattern.strip()
@@ -249,19 +274,20 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
         source = text[3:]
         if not source.strip():
             raise ValidationError(f"提醒词「{pattern}」：正则表达式为空")
+        prefilter = _Prefilter()
     else:
         stray = sorted({ch for ch in text if ch in _REGEX_ONLY})
         if stray:
             # Almost always regex syntax written without "re:", which would silently never match.
             raise ValidationError(f"提醒词「{pattern}」：普通写法不支持 {' '.join(stray)}，正则表达式请以 re: 开头")
-        source = _translate(text)
+        source, prefilter = _translate(text)
     try:
         compiled = re.compile(source, re.IGNORECASE)
     except re.error as exc:
         raise ValidationError(f"提醒词「{pattern}」：正则表达式有误（{exc}）") from exc
     if compiled.fullmatch("") is not None:
         raise ValidationError(f"提醒词「{pattern}」：会匹配空文本")
-    return compiled
+    return compiled, prefilter
 
 
 # --- Context of one text -------------------------------------------------------------------------
@@ -317,6 +343,9 @@ class _Context:
         if _PROCEDURE.search(clause) is not None and _URGENT.search(clause) is None:
             return True
 
+        if _NEAR_MISS.search(text, c_start, start) is not None:
+            return True
+
         cue = _HYPOTHETICAL.search(text, s_start, start)
         return cue is not None and _THREAT.search(text, cue.end(), s_end) is None
 
@@ -326,10 +355,7 @@ class _Context:
             for i in range(pseudo.start(), pseudo.end()):
                 prefix[i - clause_start] = "\x00"
         window = "".join(prefix[-_NEG_WINDOW:])
-        for neg in _NEGATORS.finditer(window):
-            if _NEG_BREAK.search(window, neg.end()) is None:
-                return True
-        return False
+        return any(_NEG_BREAK.search(window, neg.end()) is None for neg in _NEGATORS.finditer(window))
 
     def _leading_time_clause(self, sentence_start: int, clause_start: int) -> bool:
         """A short clause before the match's, holding little more than a past-time cue (去年冬天，…)."""
@@ -349,11 +375,14 @@ class _Context:
 class _Compiled:
     term: AlertTerm
     regex: re.Pattern[str]
+    prefilter: _Prefilter
 
 
 def _require_str(record: Mapping[str, Any], key: str, what: str, *, default: str | None = None) -> str:
-    value = record.get(key, default)
+    value = record.get(key)
     if value is None:
+        if default is not None:
+            return default
         raise ValidationError(f"{what}缺少字段 {key}")
     if not isinstance(value, str):
         raise ValidationError(f"{what}字段 {key} 应为文字")
@@ -365,7 +394,7 @@ def _term_from_record(record: Mapping[str, Any]) -> AlertTerm:
         kind=_require_str(record, "kind", "提醒词"),
         pattern=_require_str(record, "pattern", "提醒词"),
         polarity=_require_str(record, "polarity", "提醒词"),
-        note=_require_str(record, "note", "提醒词", default="") or "",
+        note=_require_str(record, "note", "提醒词", default=""),
     )
 
 
@@ -425,8 +454,8 @@ class AlertLexicon:
         self._by_name = by_name
 
         triggers: dict[str, list[_Compiled]] = {name: [] for name in by_name}
-        excludes: dict[str, list[re.Pattern[str]]] = {name: [] for name in by_name}
-        shared_excludes: list[re.Pattern[str]] = []
+        excludes: dict[str, list[_Compiled]] = {name: [] for name in by_name}
+        shared_excludes: list[_Compiled] = []
         for term in self._terms:
             if term.polarity not in POLARITIES:
                 raise ValidationError(f"提醒词「{term.pattern}」：polarity 应为 trigger 或 exclude")
@@ -434,22 +463,20 @@ class AlertLexicon:
                 raise ValidationError(f"提醒词「{term.pattern}」：触发词必须指定提醒类型")
             if term.kind != ANY_KIND and term.kind not in by_name:
                 raise ValidationError(f"提醒词「{term.pattern}」：未知的提醒类型 {term.kind!r}")
-            regex = compile_pattern(term.pattern)
+            compiled = _Compiled(term, *_compile(term.pattern))
             if term.polarity == TRIGGER:
-                triggers[term.kind].append(_Compiled(term, regex))
+                triggers[term.kind].append(compiled)
             elif term.kind == ANY_KIND:
-                shared_excludes.append(regex)
+                shared_excludes.append(compiled)
             else:
-                excludes[term.kind].append(regex)
+                excludes[term.kind].append(compiled)
         self._triggers = triggers
         self._excludes = {name: tuple(rx + shared_excludes) for name, rx in excludes.items()}
         # Most severe first; ties keep the order the kinds were given in.
         self._order = sorted(self._kinds, key=lambda k: -k.severity)
 
     @classmethod
-    def from_records(
-        cls, terms: Iterable[Mapping[str, Any]], kinds: Iterable[Mapping[str, Any]]
-    ) -> AlertLexicon:
+    def from_records(cls, terms: Iterable[Mapping[str, Any]], kinds: Iterable[Mapping[str, Any]]) -> AlertLexicon:
         """Build from mappings with the dataclass field names (database rows, JSON); extra keys ignored."""
         return cls([_term_from_record(t) for t in terms], [_kind_from_record(k) for k in kinds])
 
@@ -470,19 +497,25 @@ class AlertLexicon:
         """Alerts raised by ``text``: at most one per kind, most severe first."""
         if not text or text.isspace():
             return []
+        chars = frozenset(text.lower())
         context: _Context | None = None
         alerts: list[Alert] = []
         for kind in self._order:
             excluded: list[tuple[int, int]] | None = None
             found: tuple[int, int] | None = None
             for compiled in self._triggers[kind.kind]:
+                if not compiled.prefilter.admits(chars):
+                    continue
                 for match in compiled.regex.finditer(text):
                     start, end = match.span()
                     if start == end:
                         continue
                     if excluded is None:
                         excluded = [
-                            m.span() for rx in self._excludes[kind.kind] for m in rx.finditer(text)
+                            m.span()
+                            for x in self._excludes[kind.kind]
+                            if x.prefilter.admits(chars)
+                            for m in x.regex.finditer(text)
                         ]
                     if any(xs < end and start < xe for xs, xe in excluded):
                         continue

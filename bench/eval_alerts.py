@@ -1,0 +1,205 @@
+"""Evaluate the alert lexicon on labelled phrases: precision / recall / F1 per kind, and timing.
+
+Usage (from the repo root, with the project's venv)::
+
+    python bench/eval_alerts.py [CSV] [--terms JSONL] [--kinds JSONL] [--errors dev|test|all]
+
+CSV columns: ``text,expected_kind,split,note``.  ``expected_kind`` is an alert kind or ``none``;
+``split`` is ``dev`` (may be tuned on) or ``test`` (must not be).  A note may name further kinds
+that are acceptable but not required for the phrase, as ``also:medical`` (a car crash with an
+unconscious driver rightly raises 122 and 120): such an extra alert is neither a true nor a false
+positive.  Every other extra alert counts as a false positive of its kind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import statistics
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kb.alerts import AlertLexicon
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CSV = ROOT / "bench" / "data" / "alert_phrases.csv"
+DEFAULT_TERMS = ROOT / "resources" / "sample" / "alert_terms.jsonl"
+DEFAULT_KINDS = ROOT / "resources" / "sample" / "alert_kinds.jsonl"
+NONE = "none"
+SPLITS = ("dev", "test")
+LONG_TEXT_CHARS = 500
+
+
+@dataclass(frozen=True)
+class Phrase:
+    text: str
+    expected: str
+    split: str
+    note: str
+
+    @property
+    def also(self) -> frozenset[str]:
+        """Kinds named ``also:<kind>`` in the note: acceptable extra alerts."""
+        return frozenset(w[5:] for w in self.note.split() if w.startswith("also:"))
+
+
+@dataclass
+class Counts:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+@dataclass
+class Report:
+    per_kind: dict[str, Counts]
+    errors: list[tuple[Phrase, frozenset[str]]] = field(default_factory=list)
+
+    @property
+    def overall(self) -> Counts:
+        """Micro-average over the alert kinds."""
+        total = Counts()
+        for c in self.per_kind.values():
+            total.tp += c.tp
+            total.fp += c.fp
+            total.fn += c.fn
+        return total
+
+
+def read_phrases(path: Path) -> list[Phrase]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return [
+            Phrase(r["text"], r["expected_kind"].strip(), r["split"].strip(), r.get("note") or "")
+            for r in csv.DictReader(f)
+        ]
+
+
+def load_lexicon(terms: Path = DEFAULT_TERMS, kinds: Path = DEFAULT_KINDS) -> AlertLexicon:
+    return AlertLexicon.from_jsonl(terms, kinds)
+
+
+def score(lexicon: AlertLexicon, phrases: Iterable[Phrase]) -> Report:
+    """Count true/false positives and misses per kind (an alert is judged by its kind only)."""
+    report = Report({k.kind: Counts() for k in lexicon.kinds})
+    for phrase in phrases:
+        fired = frozenset(a.kind for a in lexicon.detect(phrase.text))
+        wrong = False
+        for kind, counts in report.per_kind.items():
+            if kind == phrase.expected:
+                if kind in fired:
+                    counts.tp += 1
+                else:
+                    counts.fn += 1
+                    wrong = True
+            elif kind in fired and kind not in phrase.also:
+                counts.fp += 1
+                wrong = True
+        if wrong:
+            report.errors.append((phrase, fired))
+    return report
+
+
+def time_detect(lexicon: AlertLexicon, texts: Sequence[str], repeat: int = 20) -> list[float]:
+    """Per-call detect time in milliseconds (best of ``repeat`` runs for each text)."""
+    timings: list[float] = []
+    for text in texts:
+        best = float("inf")
+        for _ in range(repeat):
+            start = time.perf_counter()
+            lexicon.detect(text)
+            best = min(best, time.perf_counter() - start)
+        timings.append(best * 1000)
+    return timings
+
+
+def long_text(phrases: Sequence[Phrase], chars: int = LONG_TEXT_CHARS) -> str:
+    """A realistic long call note: labelled phrases joined until ``chars`` characters."""
+    parts: list[str] = []
+    size = 0
+    for p in phrases:
+        if p.expected != NONE:
+            continue
+        parts.append(p.text)
+        size += len(p.text) + 1
+        if size >= chars:
+            break
+    return "。".join(parts)[:chars]
+
+
+def p95(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def markdown(reports: dict[str, Report], sizes: dict[str, int]) -> str:
+    lines = [
+        "| split | kind | n | TP | FP | FN | precision | recall | F1 |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for split, report in reports.items():
+        rows = [*report.per_kind.items(), ("**all**", report.overall)]
+        for kind, c in rows:
+            n = c.tp + c.fn
+            lines.append(
+                f"| {split} | {kind} | {n} | {c.tp} | {c.fp} | {c.fn} "
+                f"| {c.precision:.3f} | {c.recall:.3f} | {c.f1:.3f} |"
+            )
+        lines.append(f"| {split} | (phrases) | {sizes[split]} | | | | | | |")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("csv", nargs="?", type=Path, default=DEFAULT_CSV)
+    parser.add_argument("--terms", type=Path, default=DEFAULT_TERMS)
+    parser.add_argument("--kinds", type=Path, default=DEFAULT_KINDS)
+    parser.add_argument("--errors", choices=("dev", "test", "all"), help="list wrong phrases of a split")
+    args = parser.parse_args(argv)
+
+    build_start = time.perf_counter()
+    lexicon = load_lexicon(args.terms, args.kinds)
+    build_ms = (time.perf_counter() - build_start) * 1000
+    phrases = read_phrases(args.csv)
+
+    reports = {s: score(lexicon, [p for p in phrases if p.split == s]) for s in SPLITS}
+    sizes = {s: sum(1 for p in phrases if p.split == s) for s in SPLITS}
+    print(markdown(reports, sizes))
+
+    timings = time_detect(lexicon, [p.text for p in phrases])
+    long = long_text(phrases)
+    long_ms = time_detect(lexicon, [long], repeat=50)[0]
+    print()
+    print(f"lexicon: {len(lexicon.terms)} terms, {len(lexicon.kinds)} kinds, built in {build_ms:.1f} ms")
+    print(
+        f"detect per phrase: median {statistics.median(timings):.3f} ms, p95 {p95(timings):.3f} ms, "
+        f"max {max(timings):.3f} ms ({len(timings)} phrases)"
+    )
+    print(f"detect on a {len(long)}-char text: {long_ms:.3f} ms")
+
+    if args.errors:
+        print()
+        for split in SPLITS if args.errors == "all" else (args.errors,):
+            for phrase, fired in reports[split].errors:
+                got = ",".join(sorted(fired)) or NONE
+                print(f"[{split}] expected {phrase.expected:<9} got {got:<20} {phrase.text}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

