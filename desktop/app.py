@@ -1,0 +1,102 @@
+"""Composition root: logging, crash hook, services, window. Nothing else builds objects."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
+
+from kb.paths import AppPaths
+from kb.service import KnowledgeBase
+from kb.settings import Settings
+
+log = logging.getLogger("huiyin.app")
+
+LOG_FILE = "huiyin.log"
+WINDOW_SIZE = (1366, 740)
+
+
+def setup_logging(logs_dir: Path) -> None:
+    """A rotating log in the data folder (the only place handlers are configured)."""
+    logs_dir.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    if any(isinstance(h, RotatingFileHandler) for h in root.handlers):
+        return
+    handler = RotatingFileHandler(logs_dir / LOG_FILE, maxBytes=2_000_000, backupCount=5, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))
+    handler.setLevel(logging.INFO)
+    for other in root.handlers:  # the console stays quiet unless --verbose set it lower
+        if other.level == logging.NOTSET:
+            other.setLevel(root.level if root.level > logging.INFO else logging.WARNING)
+    root.addHandler(handler)
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+
+
+def open_knowledge_base(db_url: str) -> KnowledgeBase:
+    """Open (upgrading the schema); a fresh install starts on the sample knowledge base."""
+    from kb.sample import load_sample
+
+    kb = KnowledgeBase.open(db_url)
+    if kb.is_empty():
+        log.info("empty knowledge base: loading the sample")
+        load_sample(kb)
+    return kb
+
+
+def run_gui(paths: AppPaths, settings: Settings, db_url: str, self_test: bool = False) -> int:
+    """Start the agent workspace; with ``self_test`` run the offscreen self-test instead."""
+    if self_test:
+        from desktop.selftest import run_self_test
+
+        return run_self_test(paths, settings, db_url)
+
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from desktop.crash import CrashHandler
+    from desktop.errors import user_message
+    from desktop.main_window import MainWindow
+    from desktop.services import Services
+    from desktop.tasks import TaskManager
+    from indexer import analysis
+    from indexer.engine import Engine
+    from kb.errors import KbError
+
+    setup_logging(paths.logs_dir)
+    if QApplication.instance() is None:  # fractional scaling (150 %) without blurry rounding
+        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+    app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Huiyin")
+    app.setApplicationDisplayName("回音")
+    crash = CrashHandler(str(paths.logs_dir)).install()
+
+    try:
+        kb = open_knowledge_base(db_url)
+    except KbError as exc:
+        log.error("knowledge base unavailable: %s", exc)
+        QMessageBox.critical(None, "回音 — 无法打开知识库", f"{user_message(exc)}\n\n{exc}")
+        return 3
+    analysis.start_background_load(kb.dict_words(), paths.cache_dir)  # the window does not wait for it
+
+    tasks = TaskManager()
+    window = MainWindow(Services(kb=kb, paths=paths, settings=settings, tasks=tasks))
+    crash.save_draft = window.save_draft_now
+    window.start_engine(lambda: Engine.open(paths, kb, sync=False))
+    screen = app.primaryScreen().availableGeometry()
+    window.resize(min(WINDOW_SIZE[0], screen.width()), min(WINDOW_SIZE[1], screen.height()))
+    window.show()
+    log.info("window shown (database %s)", kb.url)
+    try:
+        return app.exec()
+    finally:
+        window.save_draft_now()
+        tasks.shutdown(wait=True)
+        engine = window.engine
+        if isinstance(engine, Engine):
+            engine.close()
+        kb.close()
+        crash.uninstall()

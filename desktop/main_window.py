@@ -1,0 +1,651 @@
+"""The agent workspace: one window, no modal dialogs during a call.
+
+The window is the controller: widgets show plain data and emit signals, and
+everything that touches the database or the index runs through
+:class:`desktop.tasks.Op` (writes on the single write worker, reads on the pool).
+The only work done on the UI thread per keystroke is the alert check, which is
+pure Python and takes a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import date, datetime
+from functools import partial
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QFont, QKeySequence, QShortcut
+from PySide6.QtWidgets import QApplication, QSplitter, QVBoxLayout, QWidget
+
+from desktop import errors
+from desktop.drafts import CallDraft, DraftStore, Outbox
+from desktop.services import SearchEngine, Services
+from desktop.style import stylesheet
+from desktop.tasks import Op
+from desktop.widgets.alert_banner import AlertBanner
+from desktop.widgets.answer_view import AnswerView
+from desktop.widgets.call_form import CallForm
+from desktop.widgets.caller_bar import CallerBar
+from desktop.widgets.repeat_panel import RepeatCallerPanel
+from desktop.widgets.restore_bar import RestoreBar
+from desktop.widgets.search_panel import SearchPanel
+from desktop.widgets.status import StatusPanel
+from desktop.widgets.suggestion_pane import SuggestionPane
+from indexer.engine import Suggestion
+from indexer.hits import SearchHit
+from indexer.routing import DepartmentSuggestion
+from kb import settings as settings_mod
+from kb.alerts import Alert, AlertLexicon
+from kb.dto import DepartmentView, EntryView, WorkOrderView
+from kb.errors import ValidationError
+from kb.phones import normalize_phone
+
+log = logging.getLogger(__name__)
+
+SUGGEST_DEBOUNCE_MS = 200
+SEARCH_DEBOUNCE_MS = 150
+PHONE_DEBOUNCE_MS = 400
+AUTOSAVE_MS = 4000
+OUTBOX_RETRY_MS = 30_000
+FONT_MIN, FONT_MAX = 9, 22
+DISCARD_CONFIRM_MS = 4000
+
+AlertFn = Callable[[str], Sequence[Alert]]
+
+
+class MainWindow(QWidget):
+    """The agent workspace, a top-level QWidget with its own status bar."""
+
+    engine_ready = Signal()
+    saved = Signal(object)  # WorkOrderView
+    suggestion_shown = Signal(object)  # Suggestion
+
+    def __init__(self, services: Services, *, today: date | None = None) -> None:
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.setWindowTitle("回音 Huiyin — 12345 坐席助手")
+        self.services = services
+        self.tasks = services.tasks
+        self.engine: SearchEngine | None = None
+        self.today = today
+        self.drafts = DraftStore(services.paths.drafts_dir)
+        self.outbox = Outbox(services.paths.drafts_dir)
+        self.draft = CallDraft()
+        self.call_active = False
+        self._alerts_fn: AlertFn | None = None
+        self._departments: dict[int, DepartmentView] = {}
+        self._greeting: tuple[str, str] | None = None
+        self._discard_armed_until = 0.0
+        self._loading_form = False
+        self._suggestion: Suggestion | None = None
+
+        self._build()
+        self._wire()
+        self._shortcuts()
+        self.apply_font_size(services.settings.font_size, remember=False)
+        self.status.set_user(services.user, services.settings.seat)
+        self.status.set_database(services.kb.is_shared, services.kb.url)
+        self.status.set_outbox(len(self.outbox))
+        self._load_reference_data()
+        offer = self.drafts.load()
+        if offer is not None:
+            self.restore_bar.offer(offer)
+
+    # ------------------------------------------------------------------ layout
+    def _build(self) -> None:
+        self.restore_bar = RestoreBar()
+        self.caller_bar = CallerBar()
+        self.alert_banner = AlertBanner()
+        self.call_form = CallForm()
+        self.repeat_panel = RepeatCallerPanel()
+        self.search_panel = SearchPanel()
+        self.suggestions = SuggestionPane()
+        self.answer_view = AnswerView()
+        self.status = StatusPanel()
+        self.status.setSizeGripEnabled(False)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.call_form, 1)
+        left_layout.addWidget(self.repeat_panel)
+        middle = QWidget()
+        middle_layout = QVBoxLayout(middle)
+        middle_layout.setContentsMargins(6, 6, 6, 6)
+        middle_layout.addWidget(self.search_panel, 2)
+        middle_layout.addWidget(self.suggestions, 3)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setChildrenCollapsible(False)
+        for w, stretch in ((left, 4), (middle, 4), (self.answer_view, 5)):
+            self.splitter.addWidget(w)
+            self.splitter.setStretchFactor(self.splitter.indexOf(w), stretch)
+        left.setMinimumWidth(300)
+        middle.setMinimumWidth(280)
+        self.answer_view.setMinimumWidth(320)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.restore_bar)
+        layout.addWidget(self.caller_bar)
+        layout.addWidget(self.alert_banner)
+        layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.status)
+
+        # Tab order: caller → form → search → suggestions → answer.
+        chain = [self.caller_bar.phone, self.caller_bar.name, self.call_form.request_type, self.call_form.text,
+                 self.call_form.address, self.call_form.handling, self.call_form.department,
+                 self.call_form.due, self.call_form.entry_clear, self.search_panel.box,
+                 self.search_panel.results, self.suggestions.answers, self.suggestions.departments,
+                 self.answer_view.script, self.answer_view.copy_button]
+        for a, b in itertools.pairwise(chain):
+            QWidget.setTabOrder(a, b)
+
+    def _wire(self) -> None:
+        self._suggest_timer = self._single_shot(SUGGEST_DEBOUNCE_MS, self._run_suggest)
+        self._search_timer = self._single_shot(SEARCH_DEBOUNCE_MS, self._run_search)
+        self._phone_timer = self._single_shot(PHONE_DEBOUNCE_MS, self._run_repeat_lookup)
+        self._autosave_timer = QTimer(self)
+        self._autosave_timer.setInterval(AUTOSAVE_MS)
+        self._autosave_timer.timeout.connect(self.autosave)
+        self._autosave_timer.start()
+        self._outbox_timer = QTimer(self)
+        self._outbox_timer.setInterval(OUTBOX_RETRY_MS)
+        self._outbox_timer.timeout.connect(self.retry_outbox)
+        self._outbox_timer.start()
+
+        form = self.call_form
+        form.description_changed.connect(self._on_description)
+        form.address_changed.connect(lambda _t: self._suggest_timer.start())
+        form.request_type_changed.connect(lambda _t: self._suggest_timer.start())
+        form.handling_changed.connect(self._on_handling)
+        form.edited.connect(self._on_edited)
+        self.caller_bar.phone_changed.connect(lambda _t: self._phone_timer.start())
+        self.caller_bar.edited.connect(self._on_edited)
+        self.search_panel.query_changed.connect(self._on_query)
+        self.search_panel.hit_activated.connect(lambda hit: self.open_hit(hit, "search"))
+        self.suggestions.answer_activated.connect(lambda hit: self.open_hit(hit, "suggest"))
+        self.suggestions.department_picked.connect(self.pick_department)
+        self.answer_view.copied.connect(lambda _t: self.status.showMessage("已复制答复口径", 3000))
+        self.answer_view.feedback.connect(self.send_feedback)
+        self.restore_bar.restore.connect(self.restore_draft)
+        self.restore_bar.discard.connect(self.discard_offered_draft)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._on_focus_changed)
+
+    def _single_shot(self, ms: int, slot: Callable[[], None]) -> QTimer:
+        timer = QTimer(self)
+        timer.setSingleShot(True)
+        timer.setInterval(ms)
+        timer.timeout.connect(slot)
+        return timer
+
+    def _shortcuts(self) -> None:
+        def bind(keys: Sequence[QKeySequence | str], slot: Callable[[], Any]) -> None:
+            # Two shortcuts on one key are "ambiguous" and neither fires: bind each sequence once.
+            unique = {QKeySequence(k).toString(): QKeySequence(k) for k in keys}
+            for seq in unique.values():
+                sc = QShortcut(seq, self)
+                sc.setContext(Qt.ShortcutContext.WindowShortcut)
+                sc.activated.connect(slot)
+
+        bind(["F2"], self.new_call)
+        bind(["Ctrl+K", "F3"], self.search_panel.focus_search)
+        bind(["F4"], self.focus_suggestions)
+        bind([QKeySequence(QKeySequence.StandardKey.Save)], self.save)
+        bind(["Esc"], self.back_to_form)
+        bind([QKeySequence(QKeySequence.StandardKey.ZoomIn), "Ctrl+=", "Ctrl++"], lambda: self.change_font(+1))
+        bind([QKeySequence(QKeySequence.StandardKey.ZoomOut), "Ctrl+-"], lambda: self.change_font(-1))
+        bind(["Ctrl+R"], self.restore_draft)
+        for n in range(1, 10):
+            bind([f"Alt+{n}"], partial(self.suggestions.pick_department, n))
+            bind([f"Ctrl+{n}"], partial(self.suggestions.open_answer, n))
+        copy = QShortcut(QKeySequence(QKeySequence.StandardKey.Copy), self.answer_view)
+        copy.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        copy.activated.connect(self.answer_view.copy_script)
+
+    # --------------------------------------------------------- startup data
+    def _load_reference_data(self) -> None:
+        kb = self.services.kb
+
+        def load() -> tuple[list[DepartmentView], AlertLexicon, tuple[str, str] | None]:
+            departments = kb.departments()
+            terms, kinds = kb.alert_records()
+            greeting = next(iter(kb.scripts("greeting")), None)
+            return (departments, AlertLexicon.from_records(terms, kinds),
+                    (greeting.title, greeting.body) if greeting else None)
+
+        def loaded(result: tuple[list[DepartmentView], AlertLexicon, tuple[str, str] | None]) -> None:
+            departments, lexicon, greeting = result
+            self._departments = {d.id: d for d in departments}
+            self.call_form.set_departments(departments)
+            if self._alerts_fn is None:
+                self._alerts_fn = lexicon.detect
+                self._check_alerts()
+            self._greeting = greeting
+            if self.call_active and self.answer_view.entry is None:
+                self._show_greeting()
+
+        Op(self.tasks, self, load).success(loaded).failure(self._report_failure).run()
+        self.refresh_status()
+
+    def start_engine(self, open_engine: Callable[[], SearchEngine]) -> None:
+        """Open the engine off the UI thread (it loads jieba), then bring the index up to date."""
+        self.search_panel.set_loading("正在加载分词词典和索引…")
+        self.status.set_index("索引：正在加载…")
+        Op(self.tasks, self, open_engine).success(self.set_engine).failure(self._engine_failed).run()
+
+    def set_engine(self, engine: SearchEngine) -> None:
+        self.engine = engine
+        self._alerts_fn = engine.alerts
+        self.status.set_index("索引：正在同步…")
+        self.search_panel.set_loading("")
+        Op(self.tasks, self, engine.sync, writes=True).success(lambda _n: self.refresh_status()) \
+            .failure(self._index_failed).run()
+        if self.search_panel.query:
+            self._run_search()
+        if self.call_form.text.toPlainText().strip():
+            self._run_suggest()
+        self._check_alerts()
+        self.engine_ready.emit()
+
+    def _engine_failed(self, exc: BaseException) -> None:
+        log.error("search engine unavailable: %s", exc, exc_info=exc)
+        self.status.set_index("索引：不可用")
+        self.search_panel.set_error(errors.user_message(exc))
+
+    def _index_failed(self, exc: BaseException) -> None:
+        log.warning("index sync failed: %s", exc, exc_info=exc)
+        self.status.set_index("索引：同步失败（" + errors.user_message(exc) + "）")
+
+    def refresh_status(self) -> None:
+        kb = self.services.kb
+        engine = self.engine
+
+        def read() -> tuple[int, int, int | None]:
+            stats = kb.stats()
+            indexed = engine.index_status().revision if engine is not None else None
+            return stats.published, stats.revision, indexed
+
+        def show(result: tuple[int, int, int | None]) -> None:
+            published, revision, indexed = result
+            if indexed is None:
+                self.status.set_index(f"知识条目 {published} 条 · 索引加载中…")
+            elif indexed >= revision:
+                self.status.set_index(f"知识条目 {published} 条 · 索引已同步")
+            else:
+                self.status.set_index(f"知识条目 {published} 条 · 索引更新中（落后 {revision - indexed}）")
+
+        Op(self.tasks, self, read).key("status").success(show).failure(self._report_failure).run()
+
+    # --------------------------------------------------------------- the call
+    def new_call(self) -> None:
+        """F2: a fresh call. An unsaved call is never dropped silently: F2 twice within 4 s."""
+        current = self.collect()
+        unsaved = self.call_active and not current.saved and not current.is_blank
+        if unsaved and time.monotonic() > self._discard_armed_until:
+            self._discard_armed_until = time.monotonic() + DISCARD_CONFIRM_MS / 1000
+            self.status.showMessage("当前来电尚未保存：Ctrl+S 保存；再按一次 F2 放弃并开始新来电",
+                                    DISCARD_CONFIRM_MS)
+            return
+        self._discard_armed_until = 0.0
+        self._load_draft(CallDraft())
+        self.call_active = True
+        self.caller_bar.start_call()
+        self._show_greeting()
+        self.caller_bar.phone.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.status.showMessage("新来电：输入号码，Tab 到诉求内容", 4000)
+
+    def _show_greeting(self) -> None:
+        if self._greeting is not None:
+            title, body = self._greeting
+            self.answer_view.show_text(title, self.fill_script(body))
+
+    def fill_script(self, body: str) -> str:
+        """Fill a script's {seat}, {caller_name}, … from the call; unknown ones become a blank to say."""
+        d = self.collect()
+        values = {"seat": self.services.settings.seat, "caller_name": d.caller_name, "phone": d.phone,
+                  "department": self.call_form.department.currentText().split("  ")[0], "due_at": d.due_at}
+        return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1)) or "____", body)
+
+    def _load_draft(self, draft: CallDraft) -> None:
+        self._loading_form = True
+        try:
+            self.draft = draft
+            self.caller_bar.set_values(draft.phone, draft.caller_name)
+            self.caller_bar.set_repeat(0)
+            self.caller_bar.set_place(draft.district or None, draft.street or None)
+            self.call_form.load(draft)
+            self.search_panel.box.clear()
+            self.suggestions.clear()
+            self.answer_view.clear()
+            self.alert_banner.set_alerts([])
+            self.repeat_panel.set_orders([])
+            self._suggestion = None
+        finally:
+            self._loading_form = False
+        self.tasks.invalidate("suggest")
+        self.tasks.invalidate("repeat")
+        if draft.text.strip():
+            self._check_alerts()
+            self._suggest_timer.start()
+        if draft.phone.strip():
+            self._phone_timer.start()
+
+    def collect(self) -> CallDraft:
+        """The current call as typed (the widgets are the truth; ``self.draft`` adds the rest)."""
+        d = self.call_form.read(self.draft)
+        return d.with_(phone=self.caller_bar.phone.text().strip(), caller_name=self.caller_bar.name.text().strip(),
+                       query=self.search_panel.query or d.query)
+
+    def _on_edited(self) -> None:
+        if self._loading_form:
+            return
+        if not self.call_active:
+            # Typing without F2 first still takes the call (and starts the timer).
+            self.call_active = True
+            self.caller_bar.start_call()
+        if self.draft.saved:
+            self.draft = self.draft.with_(saved=False)
+
+    def _on_description(self, text: str) -> None:
+        self._check_alerts(text)
+        if text.strip():
+            self.suggestions.set_pending()
+            self._suggest_timer.start()
+        else:
+            self._suggest_timer.stop()
+            self.tasks.invalidate("suggest")
+            self.suggestions.clear()
+
+    def _check_alerts(self, text: str | None = None) -> None:
+        """Synchronous on purpose: an emergency must show within the keystroke."""
+        if self._alerts_fn is None:
+            return
+        text = self.call_form.text.toPlainText() if text is None else text
+        alerts = list(self._alerts_fn(text)) if text.strip() else []
+        self.alert_banner.set_alerts(alerts)
+
+    def _on_handling(self, handling: str) -> None:
+        if handling == "dispatched" and self._suggestion is not None:
+            self.call_form.set_due_at(self._suggestion.due_at)
+
+    # ------------------------------------------------------------ suggestions
+    def _run_suggest(self) -> None:
+        text = self.call_form.text.toPlainText()
+        if not text.strip():
+            return
+        engine = self.engine
+        if engine is None:
+            self.suggestions.set_pending("正在加载知识库…（加载完成后自动推荐）")
+            return
+        address = self.call_form.address.text()
+        request_type = self.call_form.request_type_code
+        Op(self.tasks, self, lambda: engine.suggest(text, address=address, request_type=request_type)) \
+            .key("suggest").success(self._show_suggestion).failure(self._suggest_failed).run()
+
+    def _show_suggestion(self, suggestion: Suggestion) -> None:
+        self._suggestion = suggestion
+        self.suggestions.set_suggestion(suggestion)
+        self.caller_bar.set_place(suggestion.place.district, suggestion.place.street)
+        self.draft = self.draft.with_(
+            district=suggestion.place.district or "", street=suggestion.place.street or "",
+            urgency=suggestion.urgency, category=suggestion.categories[0].name if suggestion.categories else "")
+        if self.call_form.handling_code == "dispatched":
+            self.call_form.set_due_at(suggestion.due_at)
+        self.suggestion_shown.emit(suggestion)
+
+    def _suggest_failed(self, exc: BaseException) -> None:
+        log.warning("suggest failed: %s", exc, exc_info=exc)
+        self.suggestions.set_pending(errors.user_message(exc))
+
+    def focus_suggestions(self) -> None:
+        target = self.suggestions.answers if self.suggestions.answers.count() else self.suggestions.departments
+        target.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        if target.currentRow() < 0 and target.count():
+            target.setCurrentRow(0)
+
+    def pick_department(self, dept: DepartmentSuggestion) -> None:
+        form = self.call_form
+        form.set_handling("dispatched")
+        if not form.select_department(dept.external_id):
+            self.status.showMessage(f"承办单位不在列表中：{dept.name}", 5000)
+            return
+        if self._suggestion is not None:
+            form.set_due_at(self._suggestion.due_at)
+        due = form.due_at
+        when = f"，办理时限 {due:%m-%d %H:%M}" if due else ""
+        self.status.showMessage(f"已选承办单位：{dept.name}{when}", 5000)
+
+    # ----------------------------------------------------------- repeat caller
+    def _run_repeat_lookup(self) -> None:
+        phone = self.caller_bar.phone.text().strip()
+        if len(phone) < 5:
+            self.tasks.invalidate("repeat")
+            self._show_repeat([])
+            return
+        kb, current = self.services.kb, self.draft.id
+        Op(self.tasks, self, lambda: [w for w in kb.work_orders_by_phone(phone) if w.id != current]) \
+            .key("repeat").success(self._show_repeat).failure(self._report_failure).run()
+
+    def _show_repeat(self, orders: list[WorkOrderView]) -> None:
+        self.caller_bar.set_repeat(len(orders))
+        self.repeat_panel.set_orders(orders)
+
+    # ----------------------------------------------------------------- search
+    def _on_query(self, query: str) -> None:
+        if not query:
+            self._search_timer.stop()
+            self.tasks.invalidate("search")
+            return
+        if self.engine is None:
+            self.search_panel.set_loading("正在加载…")
+        self._search_timer.start()
+
+    def _run_search(self) -> None:
+        query = self.search_panel.query
+        engine = self.engine
+        if not query or engine is None:
+            return
+        Op(self.tasks, self, lambda: engine.search(query, limit=20)).key("search") \
+            .success(lambda hits: self._show_hits(query, hits)) \
+            .failure(lambda exc: self.search_panel.set_error(errors.user_message(exc))).run()
+
+    def _show_hits(self, query: str, hits: list[SearchHit]) -> None:
+        self.search_panel.set_results(query, hits)
+        if not hits:  # knowledge gaps feed the editors' report
+            self._log_search("search", query, 0, None)
+
+    def open_hit(self, hit: SearchHit, source: str) -> None:
+        """Enter on a result or a suggestion: show the entry and record it as the answer used."""
+        kb = self.services.kb
+        query = self.search_panel.query if source == "search" else self.call_form.text.toPlainText()[:200]
+        count = (self.search_panel.results.count() if source == "search" else self.suggestions.answers.count())
+        self.call_form.set_entry(hit.external_id, hit.title)
+        self.answer_view.focus_script()
+        Op(self.tasks, self, lambda: kb.get_entry(hit.id)).key("entry") \
+            .success(lambda entry: self._show_entry(entry, hit.matched)) \
+            .failure(self._report_failure).run()
+        self._log_search(source, query, count, hit.id)
+
+    def _show_entry(self, entry: EntryView, matched: tuple[str, ...]) -> None:
+        dept = self._departments.get(entry.department_id) if entry.department_id is not None else None
+        self.answer_view.show_entry(entry, dept, matched, today=self.today)
+        self.answer_view.focus_script()
+
+    def back_to_form(self) -> None:
+        """Esc: back to the description, cursor at the end."""
+        self.call_form.text.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.call_form.text.moveCursor(self.call_form.text.textCursor().MoveOperation.End)
+
+    # ------------------------------------------------------ writes (one worker)
+    def _log_search(self, mode: str, query: str, hits: int, picked: int | None) -> None:
+        if not query.strip():
+            return
+        kb, user = self.services.kb, self.services.user
+        Op(self.tasks, self, lambda: kb.log_search(mode, query, hits, picked_entry_id=picked, user=user),
+           writes=True).failure(lambda exc: log.warning("search log not written: %s", exc)).run()
+
+    def send_feedback(self, entry_id: int, kind: str, note: str) -> None:
+        kb, user = self.services.kb, self.services.user
+        query = self.search_panel.query or self.call_form.text.toPlainText()[:200]
+        Op(self.tasks, self, lambda: kb.add_feedback(entry_id, kind, note=note, query=query, user=user),
+           writes=True).success(lambda _r: self.status.showMessage("反馈已送交编辑", 3000)) \
+            .failure(self._report_failure).run()
+
+    def validate(self, draft: CallDraft) -> dict[str, str]:
+        problems = self.call_form.validate()
+        if draft.phone:
+            try:
+                normalize_phone(draft.phone, default_area_code=self.services.settings.city_area_code)
+            except ValidationError as exc:
+                problems["phone"] = exc.reason
+        return problems
+
+    def save(self) -> None:
+        """Ctrl+S: validate inline, then save on the write worker (same UUID: a retry never duplicates)."""
+        draft = self.collect()
+        problems = self.validate(draft)
+        if problems:
+            first = self.call_form.show_errors(problems)
+            if "phone" in problems:
+                self.caller_bar.phone.setFocus(Qt.FocusReason.OtherFocusReason)
+                self.status.showMessage(f"来电号码：{problems['phone']}", 6000)
+            else:
+                if first is not None:
+                    first.setFocus(Qt.FocusReason.OtherFocusReason)
+                self.status.showMessage("请先修正标红的内容再保存", 6000)
+            return
+        self.call_form.clear_errors()
+        self.draft = draft
+        self.status.showMessage("正在保存工单…")
+        kb, seat, user = self.services.kb, self.services.settings.seat, self.services.user
+        Op(self.tasks, self, lambda: kb.save_work_order(draft.work_order(seat=seat), user=user)[0],
+           writes=True).success(lambda view: self._saved(draft, view)) \
+            .failure(lambda exc: self._save_failed(draft, exc)).run()
+
+    def _saved(self, draft: CallDraft, view: WorkOrderView) -> None:
+        self.outbox.remove(draft.id)
+        self.status.set_outbox(len(self.outbox))
+        if self.draft.id == draft.id:
+            self.draft = self.draft.with_(saved=True)
+            self.call_active = False
+            self.caller_bar.stop_call()
+            self._clear_draft_file()
+        self.status.showMessage(f"工单已保存（{view.id[:8]}）。F2 接听下一通", 8000)
+        self.saved.emit(view)
+
+    def _save_failed(self, draft: CallDraft, exc: BaseException) -> None:
+        if isinstance(exc, ValidationError):
+            field = exc.field if exc.field in self.call_form.errors else ""
+            if field:
+                self.call_form.show_errors({field: exc.reason})
+            self.status.showMessage("未保存：" + errors.user_message(exc), 8000)
+            return
+        if errors.is_retryable(exc):
+            log.warning("work order %s queued in the outbox: %s", draft.id, exc)
+            self.outbox.put(draft)
+            self.status.set_outbox(len(self.outbox))
+            self.status.showMessage(errors.user_message(exc), 10000)
+            return
+        self._report_failure(exc)
+
+    def retry_outbox(self) -> None:
+        kb, seat, user = self.services.kb, self.services.settings.seat, self.services.user
+        for draft in self.outbox.items():
+            def done(_v: object, d: CallDraft = draft) -> None:
+                self.outbox.remove(d.id)
+                self.status.set_outbox(len(self.outbox))
+
+            Op(self.tasks, self, partial(kb.save_work_order, draft.work_order(seat=seat), user=user),
+               writes=True).success(done).failure(lambda exc: log.info("outbox retry failed: %s", exc)).run()
+
+    # -------------------------------------------------------------- drafts
+    def autosave(self) -> None:
+        """Every few seconds and on every focus change: write the draft file if anything changed."""
+        if not self.call_active:
+            return
+        draft = self.collect()
+        if draft.is_blank or draft.saved:
+            return
+        store = self.drafts
+        Op(self.tasks, self, lambda: store.save(draft), writes=True) \
+            .failure(lambda exc: self.status.showMessage("草稿未能写入：" + errors.user_message(exc), 5000)).run()
+
+    def save_draft_now(self) -> None:
+        """Synchronous draft write, for the crash handler and for closing."""
+        draft = self.collect()
+        if self.call_active and not draft.is_blank and not draft.saved:
+            self.drafts.save(draft)
+
+    def _clear_draft_file(self) -> None:
+        store = self.drafts
+        Op(self.tasks, self, store.clear, writes=True).failure(self._report_failure).run()
+
+    def _on_focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
+        if new is not None and self.isAncestorOf(new):
+            self.autosave()
+
+    def restore_draft(self) -> None:
+        draft = self.restore_bar.take()
+        if draft is None:
+            return
+        self._load_draft(draft)
+        self.call_active = True
+        try:
+            started = datetime.fromisoformat(draft.received_at)
+            elapsed = max((datetime.now() - started).total_seconds(), 0.0)
+        except ValueError:
+            elapsed = 0.0
+        self.caller_bar.start_call(elapsed)
+        self.back_to_form()
+        self.status.showMessage("已恢复未保存的来电，请核对后 Ctrl+S 保存", 6000)
+
+    def discard_offered_draft(self) -> None:
+        if self.restore_bar.take() is not None:
+            self._clear_draft_file()
+
+    # ------------------------------------------------------------------ font
+    def change_font(self, step: int) -> None:
+        size = max(FONT_MIN, min(FONT_MAX, self.services.settings.font_size + step))
+        if size == self.services.settings.font_size:
+            return
+        self.apply_font_size(size)
+
+    def apply_font_size(self, size: int, *, remember: bool = True) -> None:
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            font = QFont(app.font())
+            font.setPointSize(size)
+            app.setFont(font)  # dialogs and metrics; the widgets take their sizes from the style sheet
+            app.setStyleSheet(stylesheet(size))
+        if not remember:
+            return
+        self.services.settings = replace(self.services.settings, font_size=size)
+        settings, path = self.services.settings, self.services.paths.config_file
+        Op(self.tasks, self, lambda: settings_mod.save(settings, path), writes=True) \
+            .failure(self._report_failure).run()
+        self.status.showMessage(f"字号 {size}", 2000)
+
+    # --------------------------------------------------------------- errors
+    def _report_failure(self, exc: BaseException) -> None:
+        if errors.is_known(exc):
+            log.warning("operation failed: %s", exc)
+            self.status.showMessage(errors.user_message(exc), 8000)
+            return
+        raise exc  # a bug: the crash handler logs it, keeps the draft and shows the details
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        try:
+            self.save_draft_now()
+        except OSError as exc:
+            log.error("draft not saved on close: %s", exc)
+        super().closeEvent(event)

@@ -1,0 +1,1 @@
+"""The widgets of the agent workspace; each takes plain data and emits signals (no services inside)."""

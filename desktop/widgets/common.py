@@ -1,0 +1,61 @@
+"""Small helpers shared by the widgets: labels of domain codes, highlight rendering, fonts."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import date, timedelta
+
+from PySide6.QtWidgets import QLabel, QWidget
+
+from indexer.hits import HIGHLIGHT_CLOSE, HIGHLIGHT_OPEN
+
+REQUEST_TYPES: dict[str, str] = {"consult": "咨询", "help": "求助", "complaint": "投诉", "report": "举报",
+                                 "suggestion": "建议", "praise": "表扬"}
+HANDLINGS: dict[str, str] = {"answered": "直接答复", "dispatched": "派单", "transferred": "转接"}
+WORKORDER_STATUS: dict[str, str] = {"open": "处理中", "dispatched": "已派单", "returned": "已退回",
+                                    "closed": "已办结"}
+EXPIRING_DAYS = 30
+HIGHLIGHT_STYLE = "background-color:#ffe58a;color:#000;font-weight:bold;"
+
+_MARK_RE = re.compile(re.escape(HIGHLIGHT_OPEN) + "(.*?)" + re.escape(HIGHLIGHT_CLOSE), re.S)
+
+
+def highlight_html(snippet: str) -> str:
+    """Escape ``snippet`` and render the 【matched】 words highlighted."""
+    parts: list[str] = []
+    last = 0
+    for m in _MARK_RE.finditer(snippet):
+        parts.append(html.escape(snippet[last:m.start()]))
+        parts.append(f'<span style="{HIGHLIGHT_STYLE}">{html.escape(m.group(1))}</span>')
+        last = m.end()
+    parts.append(html.escape(snippet[last:]))
+    return "".join(parts).replace("\n", "<br>")
+
+
+def mark_words_html(text: str, words: tuple[str, ...] | list[str]) -> str:
+    """Escape ``text`` and highlight every occurrence of ``words`` (longest first)."""
+    words = sorted({w for w in words if w.strip()}, key=len, reverse=True)
+    if not words:
+        return html.escape(text).replace("\n", "<br>")
+    pattern = re.compile("|".join(re.escape(w) for w in words))
+    marked = pattern.sub(lambda m: f"{HIGHLIGHT_OPEN}{m.group(0)}{HIGHLIGHT_CLOSE}", text)
+    return highlight_html(marked)
+
+
+def validity(status: str, valid_to: date | None, today: date) -> tuple[str, str]:
+    """(badge text, object name for the style) of an entry's validity."""
+    if status == "archived" or (valid_to is not None and valid_to < today):
+        return "已废止", "badgeExpired"
+    if valid_to is not None and valid_to <= today + timedelta(days=EXPIRING_DAYS):
+        return f"即将到期（{valid_to:%m-%d}）", "badgeExpiring"
+    return "有效", "badgeValid"
+
+
+def section_label(text: str, buddy: QWidget | None = None) -> QLabel:
+    """A heading for a group of widgets (bold, with an optional buddy for Alt+key mnemonics)."""
+    label = QLabel(text)
+    label.setObjectName("sectionLabel")
+    if buddy is not None:
+        label.setBuddy(buddy)
+    return label

@@ -1,0 +1,63 @@
+"""Repeat-caller panel: the earlier work orders of the calling number."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+
+from desktop.widgets.common import HANDLINGS, REQUEST_TYPES, WORKORDER_STATUS
+from desktop.widgets.search_panel import HTML_ROLE, HtmlDelegate
+from kb.dto import WorkOrderView
+
+
+def order_html(w: WorkOrderView) -> str:
+    kind = REQUEST_TYPES.get(w.request_type, w.request_type)
+    state = WORKORDER_STATUS.get(w.status, w.status)
+    handling = HANDLINGS.get(w.handling, w.handling)
+    dept = f" → {html.escape(w.department_name)}" if w.department_name else ""
+    text = html.escape(w.text[:60] + ("…" if len(w.text) > 60 else ""))
+    return (f"<b>{w.received_at:%m-%d %H:%M}</b>　{kind} · {handling}{dept} · "
+            f"<span style='color:#a15c00'>{state}</span><br>{text}")
+
+
+class RepeatCallerPanel(QFrame):
+    """Hidden unless the number called before; unresolved cases are what the agent must know."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("repeatPanel")
+        self.heading = QLabel()
+        self.heading.setObjectName("repeatHeading")
+        self.heading.setWordWrap(True)
+        self.orders = QListWidget()
+        self.orders.setAccessibleName("历史工单")
+        self.orders.setItemDelegate(HtmlDelegate(self.orders))
+        self.orders.setWordWrap(True)
+        self.orders.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.orders)
+        self.hide()
+
+    def set_orders(self, orders: Sequence[WorkOrderView]) -> None:
+        self.orders.clear()
+        if not orders:
+            self.hide()
+            return
+        open_count = sum(1 for w in orders if w.status != "closed")
+        tail = f"，其中 {open_count} 件未办结" if open_count else ""
+        self.heading.setText(f"重复来电：该号码近 30 天来电 {len(orders)} 次{tail}")
+        self.setAccessibleName(self.heading.text())
+        for w in orders:
+            item = QListWidgetItem()
+            item.setData(HTML_ROLE, order_html(w))
+            item.setData(Qt.ItemDataRole.AccessibleTextRole, f"{w.received_at:%m月%d日} {w.text[:60]}")
+            self.orders.addItem(item)
+        rows = min(len(orders), 3)
+        self.orders.setMinimumHeight(rows * (self.fontMetrics().lineSpacing() * 3 + 12) + 6)
+        self.orders.setMaximumHeight(self.orders.minimumHeight())
+        self.show()

@@ -1,0 +1,52 @@
+"""A non-modal bar offering to restore the draft left by a crash (never a dialog)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+
+from desktop.drafts import CallDraft
+
+
+class RestoreBar(QFrame):
+    restore = Signal()
+    discard = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("restoreBar")
+        self.setAccessibleName("恢复未保存的来电")
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.restore_button = QPushButton("恢复 (Ctrl+R)")
+        self.restore_button.setAccessibleName("恢复未保存的来电草稿")
+        self.discard_button = QPushButton("丢弃")
+        self.discard_button.setAccessibleName("丢弃未保存的来电草稿")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 4, 10, 4)
+        layout.addWidget(self.message, 1)
+        layout.addWidget(self.restore_button)
+        layout.addWidget(self.discard_button)
+        self.restore_button.clicked.connect(self.restore)
+        self.discard_button.clicked.connect(self.discard)
+        self.draft: CallDraft | None = None
+        self.hide()
+
+    def offer(self, draft: CallDraft) -> None:
+        self.draft = draft
+        try:
+            when = datetime.fromisoformat(draft.received_at).strftime("%m-%d %H:%M")
+        except ValueError:
+            when = draft.received_at
+        who = draft.phone or draft.caller_name or "未填号码"
+        text = draft.text.strip().replace("\n", " ")
+        preview = text[:30] + ("…" if len(text) > 30 else "")
+        self.message.setText(f"上次有一通未保存的来电（{when}，{who}）：{preview}")
+        self.show()
+
+    def take(self) -> CallDraft | None:
+        draft, self.draft = self.draft, None
+        self.hide()
+        return draft
