@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -271,15 +271,21 @@ class KnowledgeBase:
             return
         s.flush()
         now = self._now()
+        versions, changes, audits = [], [], []
         for entry, action, note in saved:
             if not entry.external_id:
                 entry.external_id = f"E-{entry.id:06d}"
-            s.add(m.EntryVersion(entry_id=entry.id, revision=entry.revision, snapshot=entry_snapshot(entry),
-                                 action=action, changed_at=now, changed_by=user, note=note))
-            s.add(m.ChangeLog(at=now, kind="entry", object_id=entry.id, op="upsert"))
-            s.add(m.AuditLog(at=now, user=user, action=action, object_kind="entry", object_id=entry.external_id,
-                             detail={"revision": entry.revision, "title": entry.title}))
+            versions.append({"entry_id": entry.id, "revision": entry.revision, "snapshot": entry_snapshot(entry),
+                             "action": action, "changed_at": now, "changed_by": user, "note": note})
+            changes.append({"at": now, "kind": "entry", "object_id": entry.id, "op": "upsert"})
+            audits.append({"at": now, "user": user, "action": action, "object_kind": "entry",
+                           "object_id": entry.external_id,
+                           "detail": {"revision": entry.revision, "title": entry.title}})
         s.flush()
+        # Core executemany: these rows need no identity in the session (much faster on PostgreSQL).
+        s.execute(insert(m.EntryVersion), versions)
+        s.execute(insert(m.ChangeLog), changes)
+        s.execute(insert(m.AuditLog), audits)
 
     def save_entry(self, draft: EntryDraft, *, user: str, entry_id: int | None = None,
                    expected_revision: int | None = None, note: str = "") -> tuple[EntryView, Changes]:
