@@ -117,6 +117,7 @@ def entry_snapshot(e: m.Entry) -> dict[str, Any]:
         "valid_from": e.valid_from.isoformat() if e.valid_from else "",
         "valid_to": e.valid_to.isoformat() if e.valid_to else "",
         "status": e.status,
+        "publish_at": e.publish_at.isoformat(sep=" ") if e.publish_at else "",
     }
 
 
@@ -133,6 +134,7 @@ def draft_from_snapshot(snap: dict[str, Any]) -> EntryDraft:
         valid_from=parse_date(snap.get("valid_from"), "valid_from"),
         valid_to=parse_date(snap.get("valid_to"), "valid_to"),
         status=str(snap.get("status", "draft")),
+        publish_at=parse_datetime(snap.get("publish_at"), "publish_at"),
     )
 
 

@@ -367,8 +367,17 @@ def import_rows(kb: KnowledgeBase, kind: str, rows: list[tuple[int, dict[str, An
                 dry_run: bool = False) -> ImportResult:
     """Apply ``rows`` of ``kind`` in one transaction; raise ImportRejected listing every bad row."""
     if kind == "places":
-        kb.set_places([r for _, r in rows], user=user)
-        return ImportResult(kind=kind, rows=len(rows), updated=len(rows))
+        from kb.place import Gazetteer
+
+        records = [r for _, r in rows]
+        try:
+            Gazetteer(records)  # validates every record, with record numbers
+        except ImportRejected as exc:  # renumber to file rows
+            numbers = [n for n, _ in rows]
+            raise ImportRejected([RowError(numbers[e.row - 1], e.field, e.reason) for e in exc.errors]) from None
+        if not dry_run:
+            kb.set_places(records, user=user)
+        return ImportResult(kind=kind, rows=len(rows), updated=len(rows), dry_run=dry_run)
     if kind not in KIND_FIELDS:
         raise ValidationError(f"kind: 未知的导入类型：{kind}（可选 {', '.join(KIND_FIELDS)}）")
     s = kb._sessions()

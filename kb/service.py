@@ -289,7 +289,12 @@ class KnowledgeBase:
 
     def save_entry(self, draft: EntryDraft, *, user: str, entry_id: int | None = None,
                    expected_revision: int | None = None, note: str = "") -> tuple[EntryView, Changes]:
-        """Create (``entry_id`` None) or edit an entry with an optimistic revision check."""
+        """Create (``entry_id`` None) or edit an entry with an optimistic revision check.
+
+        The status changes only through :meth:`transition` (review by a second
+        person); a new entry starts as a draft. Bulk imports are the admin path
+        that sets a status directly.
+        """
         with self.session() as s:
             caches = Caches(s)
             row = None
@@ -297,6 +302,9 @@ class KnowledgeBase:
                 row = s.get(m.Entry, entry_id)
                 if row is None:
                     raise NotFound(f"知识条目 (entry) 不存在：{entry_id}")
+            current = row.status if row is not None else "draft"
+            if draft.status != current:
+                raise ValidationError("status: 状态只能通过审核流程修改（送审、发布、归档）")
             row, changed = self.upsert_entry(s, draft, user=user, caches=caches, entry=row, note=note,
                                              expected_revision=expected_revision)
             s.flush()
@@ -306,10 +314,12 @@ class KnowledgeBase:
         return view, Changes(entries_upserted=ids, revision=rev)
 
     def transition(self, entry_id: int, to_status: str, *, user: str, expected_revision: int | None = None,
-                   note: str = "") -> tuple[EntryView, Changes]:
+                   note: str = "", publish_at: datetime | None = None) -> tuple[EntryView, Changes]:
         """Move an entry through draft → review → published → archived.
 
-        Publishing needs a reviewer other than the entry's last editor.
+        Publishing needs a reviewer other than the entry's last editor. With a
+        future ``publish_at`` the review is recorded now and the entry stays in
+        review until :meth:`publish_due` publishes it at that time.
         """
         with self.session() as s:
             row = s.get(m.Entry, entry_id)
@@ -319,8 +329,11 @@ class KnowledgeBase:
                 raise ValidationError(f"不能从「{row.status}」改为「{to_status}」")
             if to_status == "published" and row.updated_by == user:
                 raise ValidationError("发布需要作者以外的审核人 (reviewer ≠ author)")
-            draft = replace(draft_from_snapshot(entry_snapshot(row)), status=to_status)
-            row, _ = self.upsert_entry(s, draft, user=user, caches=Caches(s), entry=row, action=to_status,
+            scheduled = to_status == "published" and publish_at is not None and publish_at > self._now()
+            draft = replace(draft_from_snapshot(entry_snapshot(row)), status="review" if scheduled else to_status,
+                            publish_at=publish_at if scheduled else None)
+            row, _ = self.upsert_entry(s, draft, user=user, caches=Caches(s), entry=row,
+                                       action="schedule_publish" if scheduled else to_status,
                                        note=note, expected_revision=expected_revision)
             if to_status == "published":
                 row.reviewed_at = self._now()
@@ -394,8 +407,9 @@ class KnowledgeBase:
                                      changed_at=v.changed_at, changed_by=v.changed_by, note=v.note,
                                      snapshot=dict(v.snapshot)) for v in rows]
 
-    def rollback_entry(self, ref: int | str, revision: int, *, user: str) -> tuple[EntryView, Changes]:
-        """Restore the content of an earlier version, as a new version."""
+    def rollback_entry(self, ref: int | str, revision: int, *, user: str,
+                       expected_revision: int | None = None) -> tuple[EntryView, Changes]:
+        """Restore the content of an earlier version, as a new version (the status stays as it is)."""
         entry = self.get_entry(ref)
         with self.session() as s:
             version = s.scalar(select(m.EntryVersion).where(
@@ -404,9 +418,9 @@ class KnowledgeBase:
                 raise NotFound(f"条目 {entry.external_id} 没有第 {revision} 版")
             row = s.get(m.Entry, entry.id)
             assert row is not None
-            row, changed = self.upsert_entry(
-                s, draft_from_snapshot(dict(version.snapshot)), user=user, caches=Caches(s), entry=row,
-                action="rollback", note=f"回滚到第 {revision} 版")
+            draft = replace(draft_from_snapshot(dict(version.snapshot)), status=row.status, publish_at=row.publish_at)
+            row, changed = self.upsert_entry(s, draft, user=user, caches=Caches(s), entry=row, action="rollback",
+                                             note=f"回滚到第 {revision} 版", expected_revision=expected_revision)
             s.flush()
             view = entry_view(row)
             rev = int(s.scalar(select(func.max(m.ChangeLog.id))) or 0)
@@ -417,7 +431,8 @@ class KnowledgeBase:
         now = self._now()
         with self.session() as s:
             rows = list(s.scalars(select(m.Entry).where(
-                m.Entry.status == "review", m.Entry.publish_at.is_not(None), m.Entry.publish_at <= now)))
+                m.Entry.status == "review", m.Entry.publish_at.is_not(None), m.Entry.publish_at <= now,
+                m.Entry.reviewed_by != "")))
             ids = set()
             for row in rows:
                 row.status = "published"
@@ -426,6 +441,7 @@ class KnowledgeBase:
                 s.add(m.EntryVersion(entry_id=row.id, revision=row.revision, snapshot=entry_snapshot(row),
                                      action="scheduled_publish", changed_at=now, changed_by="system"))
                 self._log_change(s, "entry", row.id, "upsert")
+                self._audit(s, "system", "scheduled_publish", "entry", row.external_id, {"revision": row.revision})
                 ids.add(row.id)
             rev = int(s.scalar(select(func.max(m.ChangeLog.id))) or 0)
         return Changes(entries_upserted=frozenset(ids), revision=rev)
@@ -901,6 +917,7 @@ def _draft_snapshot(draft: EntryDraft, external_id: str, category: m.Category | 
         "valid_from": draft.valid_from.isoformat() if draft.valid_from else "",
         "valid_to": draft.valid_to.isoformat() if draft.valid_to else "",
         "status": draft.status,
+        "publish_at": draft.publish_at.isoformat(sep=" ") if draft.publish_at else "",
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kb.dto import EntryDraft
 from kb.service import Caches, KnowledgeBase
 
 DEPARTMENTS = [
@@ -37,3 +38,9 @@ def entry_record(i: int, **over: object) -> dict[str, object]:
     }
     rec.update(over)
     return rec
+
+
+def save_published(kb: KnowledgeBase, draft: EntryDraft, user: str = "import") -> None:
+    """Store an entry with its status as given (the admin import path, no review)."""
+    with kb.session() as s:
+        kb.upsert_entry(s, draft, user=user, caches=Caches(s))

@@ -14,7 +14,7 @@ from kb.dto import EntryDraft
 from kb.errors import ConflictError, NotFound
 from kb.service import KnowledgeBase
 from tests.conftest import Clock
-from tests.kb.factories import add_departments
+from tests.kb.factories import add_departments, save_published
 
 TODAY = date(2026, 11, 28)  # the clock fixture's day
 
@@ -37,15 +37,15 @@ def base(kb: KnowledgeBase, clock: Clock) -> KnowledgeBase:
     """Five entries in different states; the clock stands at 2026-11-28 10:00."""
     add_departments(kb)
     clock.now = datetime(2026, 1, 5, 9, 0)  # long ago: not reviewed for > 180 days
-    kb.save_entry(draft("居住证怎么办理", external_id="E-OLD", category="户籍居住证/居住证", department="D-CY",
+    save_published(kb, draft("居住证怎么办理", external_id="E-OLD", category="户籍居住证/居住证", department="D-CY",
                         aliases=("办居住证",), keywords=("居住证",)), user="alice")
     clock.now = datetime(2026, 11, 20, 9, 0)
-    kb.save_entry(draft(external_id="E-SBK"), user="alice")
-    kb.save_entry(draft("医保门诊报销比例", external_id="E-EXPIRING", category="社会保障/医疗保险",
+    save_published(kb, draft(external_id="E-SBK"), user="alice")
+    save_published(kb, draft("医保门诊报销比例", external_id="E-EXPIRING", category="社会保障/医疗保险",
                         valid_to=TODAY + timedelta(days=10), aliases=("看病能报多少",)), user="alice")
-    kb.save_entry(draft("2025年供暖补贴", external_id="E-EXPIRED", category="城乡建设/供暖",
+    save_published(kb, draft("2025年供暖补贴", external_id="E-EXPIRED", category="城乡建设/供暖",
                         valid_to=TODAY - timedelta(days=1), keywords=("ＡＰＰ申请",)), user="alice")
-    kb.save_entry(draft("新政策草稿", external_id="E-DRAFT", status="draft"), user="bob")
+    save_published(kb, draft("新政策草稿", external_id="E-DRAFT", status="draft"), user="bob")
     clock.now = datetime(2026, 11, 28, 10, 0)
     return kb
 

@@ -12,7 +12,7 @@ from kb.dto import EntryDraft, WorkOrderDraft
 from kb.errors import ConflictError, NotFound, ValidationError
 from kb.service import KnowledgeBase
 from tests.conftest import Clock
-from tests.kb.factories import add_departments
+from tests.kb.factories import add_departments, save_published
 
 
 def draft(**over: object) -> EntryDraft:
@@ -89,6 +89,37 @@ def test_workflow_needs_second_reviewer(kb: KnowledgeBase) -> None:
         kb.transition(view.id, "review", user="bob")
 
 
+def test_status_changes_only_through_the_workflow(kb: KnowledgeBase) -> None:
+    with pytest.raises(ValidationError) as err:
+        kb.save_entry(draft(status="published"), user="alice")
+    assert err.value.field == "status"
+    view, _ = kb.save_entry(draft(), user="alice")
+    kb.transition(view.id, "review", user="alice")
+    with pytest.raises(ValidationError):
+        kb.save_entry(draft(status="published"), user="alice", entry_id=view.id)
+
+
+def test_scheduled_publishing(kb: KnowledgeBase, clock: Clock) -> None:
+    view, _ = kb.save_entry(draft(), user="alice")
+    kb.transition(view.id, "review", user="alice")
+    when = clock.now + timedelta(hours=2)
+    view, _ = kb.transition(view.id, "published", user="bob", publish_at=when)
+    assert view.status == "review" and view.publish_at == when and view.reviewed_by == "bob"
+    assert not kb.publish_due().entries_upserted
+    clock.now += timedelta(hours=3)
+    assert kb.publish_due().entries_upserted == {view.id}
+    assert kb.get_entry(view.id).status == "published"
+    assert kb.entry_history(view.id)[-1].action == "scheduled_publish"
+
+
+def test_rollback_keeps_status(kb: KnowledgeBase) -> None:
+    view, _ = kb.save_entry(draft(), user="alice")
+    kb.save_entry(draft(answer="第二版"), user="alice", entry_id=view.id)
+    kb.transition(view.id, "review", user="alice")
+    back, _ = kb.rollback_entry(view.id, 1, user="alice")
+    assert back.status == "review" and back.answer.startswith("持有效")
+
+
 def test_validation_errors_name_the_field(kb: KnowledgeBase) -> None:
     with pytest.raises(ValidationError) as err:
         kb.save_entry(draft(title=" "), user="a")
@@ -112,8 +143,8 @@ def test_departments_and_check(kb: KnowledgeBase, clock: Clock) -> None:
     add_departments(kb)
     street = kb.get_department("D-CY-SLT")
     assert street.parent_external_id == "D-CY" and street.phones == {"hotline": "010-64176577"}
-    kb.save_entry(draft(status="published", valid_to=date(2026, 12, 10), department="D-RSJ"), user="a")
-    kb.save_entry(draft(title="旧口径", status="published", valid_to=date(2026, 1, 1)), user="a")
+    save_published(kb, draft(status="published", valid_to=date(2026, 12, 10), department="D-RSJ"))
+    save_published(kb, draft(title="旧口径", status="published", valid_to=date(2026, 1, 1)))
     report = kb.check(today=date(2026, 11, 28))
     assert [i.title for i in report.of_kind("expiring")] == ["居住证怎么办理"]
     assert [i.title for i in report.of_kind("expired")] == ["旧口径"]
