@@ -328,7 +328,7 @@ class _Importer:
         elif self.kind == "scripts":
             self.generic(rows, errors, lambda r: self.kb.upsert_script(self.s, r, user=self.user)[1])
         elif self.kind == "rules":
-            self.generic(rows, errors, lambda r: bool(self.kb.upsert_rule(self.s, r, self.caches)))
+            self.generic(rows, errors, lambda r: bool(self.kb.upsert_rule(self.s, r, self.caches, user=self.user)))
         elif self.kind == "bulletins":
             self.generic(rows, errors, lambda r: bool(self.kb.upsert_bulletin(self.s, r)))
         else:

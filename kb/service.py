@@ -497,9 +497,17 @@ class KnowledgeBase:
         self._audit(s, user, "save", "department", row.external_id, {"name": row.name})
         return row, True
 
-    def save_department(self, data: Mapping[str, Any], *, user: str) -> tuple[DepartmentView, Changes]:
+    def save_department(self, data: Mapping[str, Any], *, user: str, new: bool = False
+                        ) -> tuple[DepartmentView, Changes]:
+        """Create or update a department; with ``new``, an existing id or name is an error, not an update."""
         with self.session() as s:
-            row, _ = self.upsert_department(s, data, user=user, caches=Caches(s))
+            caches = Caches(s)
+            if new:
+                for key in ("external_id", "name"):
+                    value = str(data.get(key) or "").strip()
+                    if value and value in caches.departments:
+                        raise ValidationError(f"{key}: 已存在：{value}")
+            row, _ = self.upsert_department(s, data, user=user, caches=caches)
             parent = s.get(m.Department, row.parent_id) if row.parent_id else None
             view = department_view(row, parent.external_id if parent else "")
             rev = int(s.scalar(select(func.max(m.ChangeLog.id))) or 0)
@@ -545,6 +553,22 @@ class KnowledgeBase:
         self._audit(s, user, "save", "script", row.external_id)
         return row, True
 
+    def save_script(self, data: Mapping[str, Any], *, user: str) -> tuple[ScriptView, Changes]:
+        with self.session() as s:
+            r, _ = self.upsert_script(s, data, user=user)
+            view = ScriptView(id=r.id, external_id=r.external_id, kind=r.kind, title=r.title, body=r.body,
+                              updated_at=r.updated_at)
+        return view, Changes(scripts=True, revision=self.revision())
+
+    def delete_script(self, external_id: str, *, user: str) -> Changes:
+        with self.session() as s:
+            row = s.scalar(select(m.Script).where(m.Script.external_id == external_id))
+            if row is None:
+                raise NotFound(f"话术不存在：{external_id}")
+            s.delete(row)
+            self._audit(s, user, "delete", "script", external_id)
+        return Changes(scripts=True, revision=self.revision())
+
     def scripts(self, kind: str | None = None) -> list[ScriptView]:
         with self.session() as s:
             q = select(m.Script).order_by(m.Script.kind, m.Script.external_id)
@@ -585,7 +609,8 @@ class KnowledgeBase:
                     for b in s.scalars(q)]
 
     # -------------------------------------------------------- routing rules
-    def upsert_rule(self, s: Session, data: Mapping[str, Any], caches: Caches) -> m.RoutingRule:
+    def upsert_rule(self, s: Session, data: Mapping[str, Any], caches: Caches, *, user: str = "import"
+                    ) -> m.RoutingRule:
         ext = str(data.get("external_id") or "").strip()
         dept = self._resolve_department(str(data.get("department") or ""), caches)
         if dept is None:
@@ -608,7 +633,24 @@ class KnowledgeBase:
         s.flush()
         if not row.external_id:
             row.external_id = f"R-{row.id:04d}"
+        self._audit(s, user, "save", "routing_rule", row.external_id, {"department": dept.external_id})
         return row
+
+    def save_rule(self, data: Mapping[str, Any], *, user: str) -> tuple[RoutingRuleView, Changes]:
+        with self.session() as s:
+            row = self.upsert_rule(s, data, Caches(s), user=user)
+            dept = s.get(m.Department, row.department_id)
+            view = rule_view(row, dept.external_id if dept else "")
+        return view, Changes(rules=True, revision=self.revision())
+
+    def delete_rule(self, external_id: str, *, user: str) -> Changes:
+        with self.session() as s:
+            row = s.scalar(select(m.RoutingRule).where(m.RoutingRule.external_id == external_id))
+            if row is None:
+                raise NotFound(f"路由规则不存在：{external_id}")
+            s.delete(row)
+            self._audit(s, user, "delete", "routing_rule", external_id)
+        return Changes(rules=True, revision=self.revision())
 
     def routing_rules(self) -> list[RoutingRuleView]:
         with self.session() as s:

@@ -177,3 +177,25 @@ def test_users_with_argon2(kb: KnowledgeBase) -> None:
     assert kb.verify_user("zhang", "wrong") is None
     with pytest.raises(ValidationError):
         kb.create_user("zhang")
+
+
+def test_rules_scripts_and_new_departments_are_audited(kb: KnowledgeBase) -> None:
+    add_departments(kb)
+    rule, _ = kb.save_rule({"department": "D-CY", "keywords": "暖气|供暖", "district": "朝阳区", "priority": 70,
+                            "note": "朝阳区供暖"}, user="ed")
+    assert rule.keywords == ("暖气", "供暖") and rule.external_id.startswith("R-")
+    script, _ = kb.save_script({"kind": "closing", "title": "结束语", "body": "感谢来电，{caller_name}。"}, user="ed")
+    kb.delete_rule(rule.external_id, user="ed")
+    kb.delete_script(script.external_id, user="ed")
+    assert kb.routing_rules() == [] and kb.scripts() == []
+    with pytest.raises(NotFound):
+        kb.delete_rule(rule.external_id, user="ed")
+    with pytest.raises(ValidationError, match="name"):
+        kb.save_department({"name": "朝阳区人民政府", "level": "district"}, user="ed", new=True)
+    from sqlalchemy import select
+
+    from kb import models as m
+    with kb.session() as s:
+        actions = [(a.object_kind, a.action) for a in s.scalars(select(m.AuditLog).where(
+            m.AuditLog.object_kind.in_(["routing_rule", "script"])).order_by(m.AuditLog.id))]
+    assert actions == [("routing_rule", "save"), ("script", "save"), ("routing_rule", "delete"), ("script", "delete")]
