@@ -26,8 +26,17 @@ def test_schema_is_created_by_migrations(kb: KnowledgeBase) -> None:
     tables = set(inspect(kb.engine).get_table_names())
     assert {"entry", "entry_version", "category", "department", "script", "work_order", "bulletin",
             "app_user", "audit_log", "change_log", "alembic_version"} <= tables
-    assert db.schema_revision(kb.engine) is not None
+    assert db.schema_revision(kb.engine) == db.HEAD_REVISION
     assert db.upgrade(kb.engine) is False  # already at head
+
+
+def test_head_revision_constant_matches_alembic() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(db.MIGRATIONS_DIR))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == db.HEAD_REVISION
 
 
 def test_sqlite_pragmas(sqlite_kb: KnowledgeBase) -> None:
