@@ -72,7 +72,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "entries.jsonl"
         write_entries(path, real_pairs(args.data_dir), args.count)
-        print(f"| database | entries | first import | entries/s | re-import (unchanged) |")
+        print("| database | entries | first import | entries/s | re-import (unchanged) |")
         print("|---|---|---|---|---|")
         targets = [("SQLite", f"sqlite:///{tmp}/bench.sqlite3")] + ([("PostgreSQL", args.pg)] if args.pg else [])
         for name, url in targets:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import sys
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kb.paths import AppPaths
 from kb.service import KnowledgeBase
 from kb.settings import Settings
+
+if TYPE_CHECKING:  # Qt is imported when the GUI starts, not for the command line
+    from PySide6.QtCore import QCoreApplication, QTimer
 
 log = logging.getLogger("huiyin.app")
 
@@ -43,6 +49,24 @@ def open_knowledge_base(db_url: str) -> KnowledgeBase:
         log.info("empty knowledge base: loading the sample")
         load_sample(kb)
     return kb
+
+
+def _quit_on_termination(app: QCoreApplication) -> QTimer:
+    """SIGTERM/SIGINT (logout, shutdown, Ctrl+C) quit the event loop so the window closes normally.
+
+    Python runs signal handlers only between bytecodes; the timer wakes the
+    interpreter while Qt's event loop waits.
+    """
+    from PySide6.QtCore import QTimer
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(ValueError, OSError):  # not the main thread, or not on this OS
+            signal.signal(sig, lambda _s, _f: app.quit())
+    wake = QTimer()
+    wake.setInterval(500)
+    wake.timeout.connect(lambda: None)
+    wake.start()
+    return wake
 
 
 def run_gui(paths: AppPaths, settings: Settings, db_url: str, self_test: bool = False) -> int:
@@ -86,13 +110,18 @@ def run_gui(paths: AppPaths, settings: Settings, db_url: str, self_test: bool = 
     window = MainWindow(Services(kb=kb, paths=paths, settings=settings, tasks=tasks))
     crash.save_draft = window.save_draft_now
     window.start_engine(lambda: Engine.open(paths, kb, sync=False))
-    screen = app.primaryScreen().availableGeometry()
-    window.resize(min(WINDOW_SIZE[0], screen.width()), min(WINDOW_SIZE[1], screen.height()))
+    if not window.restore_ui_state():  # first start: fit the smallest agent screen (1366×768)
+        screen = app.primaryScreen().availableGeometry()
+        window.resize(min(WINDOW_SIZE[0], screen.width()), min(WINDOW_SIZE[1], screen.height()))
     window.show()
     log.info("window shown (database %s)", kb.url)
+    wake = _quit_on_termination(app)
     try:
         return app.exec()
     finally:
+        wake.stop()
+        if window.isVisible():  # ended by a signal (logout, shutdown): close properly, keeping the draft
+            window.close()
         window.save_draft_now()
         tasks.shutdown(wait=True)
         engine = window.engine

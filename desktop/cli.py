@@ -54,7 +54,7 @@ def _print(text: str = "", file: TextIO | None = None) -> None:
 
 def _json_default(value: object) -> object:
     if hasattr(value, "isoformat"):
-        return value.isoformat()  # type: ignore[no-any-return]
+        return value.isoformat()
     if isinstance(value, frozenset | set | tuple):
         return list(value)
     raise TypeError(type(value).__name__)
@@ -258,12 +258,13 @@ def cmd_index(ctx: Context, args: argparse.Namespace) -> int:
         n = engine.rebuild()
         _print(f"索引已重建 (index rebuilt)：{n} 条")
     st = engine.index_status()
-    info = {"path": str(st.path), "revision": st.revision, "database_revision": ctx.kb.revision(),
+    db_revision = ctx.kb.revision()
+    info = {"path": str(st.path), "revision": st.revision, "database_revision": db_revision,
             "entries": st.entries, "size_bytes": st.size_bytes, "built_at": st.built_at}
     if getattr(args, "json", False):
         _print(dumps(info))
     else:
-        lag = info["database_revision"] - st.revision
+        lag = db_revision - st.revision
         _print(f"索引 (index)：{st.path}")
         _print(f"修订号 revision {st.revision}（数据库 database {info['database_revision']}"
                + ("，已同步 up to date）" if lag <= 0 else f"，落后 behind {lag}）"))

@@ -15,21 +15,25 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QFont, QKeySequence, QShortcut
-from PySide6.QtWidgets import QApplication, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QDialog, QSplitter, QStackedWidget, QToolButton, QVBoxLayout, QWidget
 
 from desktop import errors
 from desktop.drafts import CallDraft, DraftStore, Outbox
+from desktop.editor import EditorWorkspace
+from desktop.search_log import SearchRecord, SearchSession, SuggestSession
 from desktop.services import SearchEngine, Services
 from desktop.style import stylesheet
 from desktop.tasks import Op
+from desktop.ui_state import UiState
 from desktop.widgets.alert_banner import AlertBanner
 from desktop.widgets.answer_view import AnswerView
+from desktop.widgets.briefing import BriefingPanel
 from desktop.widgets.call_form import CallForm
 from desktop.widgets.caller_bar import CallerBar
 from desktop.widgets.repeat_panel import RepeatCallerPanel
@@ -40,11 +44,13 @@ from desktop.widgets.suggestion_pane import SuggestionPane
 from indexer.engine import Suggestion
 from indexer.hits import SearchHit
 from indexer.routing import DepartmentSuggestion
+from kb import editorial as ed
 from kb import settings as settings_mod
 from kb.alerts import Alert, AlertLexicon
-from kb.dto import DepartmentView, EntryView, WorkOrderView
+from kb.dto import BulletinView, Changes, DepartmentView, EntryView, WorkOrderView
 from kb.errors import ValidationError
 from kb.phones import normalize_phone
+from kb.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +61,12 @@ AUTOSAVE_MS = 4000
 OUTBOX_RETRY_MS = 30_000
 FONT_MIN, FONT_MAX = 9, 22
 DISCARD_CONFIRM_MS = 4000
+SYNC_MS = 60_000  # other seats' edits (shared database) reach this seat's index
+SCHEDULE_MS = 10 * 60_000  # scheduled publishing and automatic expiry
+FIRST_SHIFT_DAYS = 7  # a user with no recorded shift end sees the updates of the last week
+EDITOR_ROLES = frozenset({"editor", "reviewer", "admin"})
+MODE_KEYS = ("F9", "Ctrl+E")
+SETTINGS_KEYS = ("Ctrl+,", "F10")
 
 AlertFn = Callable[[str], Sequence[Alert]]
 
@@ -84,6 +96,12 @@ class MainWindow(QWidget):
         self._discard_armed_until = 0.0
         self._loading_form = False
         self._suggestion: Suggestion | None = None
+        self.mode = "agent"
+        self.editor: EditorWorkspace | None = None
+        self.search_session = SearchSession()
+        self.suggest_session = SuggestSession()
+        self.ui_state = UiState(services.paths.root)
+        self._agent_shortcuts: list[QShortcut] = []
 
         self._build()
         self._wire()
@@ -92,10 +110,14 @@ class MainWindow(QWidget):
         self.status.set_user(services.user, services.settings.seat)
         self.status.set_database(services.kb.is_shared, services.kb.url)
         self.status.set_outbox(len(self.outbox))
+        self._apply_role()
         self._load_reference_data()
+        self.refresh_briefing()
+        self.run_scheduled()
         offer = self.drafts.load()
         if offer is not None:
             self.restore_bar.offer(offer)
+        self._update_idle()
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
@@ -107,8 +129,19 @@ class MainWindow(QWidget):
         self.search_panel = SearchPanel()
         self.suggestions = SuggestionPane()
         self.answer_view = AnswerView()
+        self.briefing = BriefingPanel()
+        self.answer_stack = QStackedWidget()
+        self.answer_stack.addWidget(self.briefing)
+        self.answer_stack.addWidget(self.answer_view)
         self.status = StatusPanel()
         self.status.setSizeGripEnabled(False)
+        self.settings_button = QToolButton()
+        self.settings_button.setText("设置")
+        self.settings_button.setToolTip("设置（Ctrl+, 或 F10，通话中不可用）")
+        self.settings_button.setAccessibleName("设置")
+        self.settings_button.setAutoRaise(True)
+        self.settings_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keeps the call's tab chain short
+        self.status.addPermanentWidget(self.settings_button)
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -123,20 +156,30 @@ class MainWindow(QWidget):
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setChildrenCollapsible(False)
-        for w, stretch in ((left, 4), (middle, 4), (self.answer_view, 5)):
+        for w, stretch in ((left, 4), (middle, 4), (self.answer_stack, 5)):
             self.splitter.addWidget(w)
             self.splitter.setStretchFactor(self.splitter.indexOf(w), stretch)
         left.setMinimumWidth(300)
         middle.setMinimumWidth(280)
-        self.answer_view.setMinimumWidth(320)
+        self.answer_stack.setMinimumWidth(320)
+
+        # The agent page is the call window; editor roles get the editor workspace as a second mode.
+        self.agent_page = QWidget()
+        self.agent_page.setObjectName("agentPage")
+        agent_layout = QVBoxLayout(self.agent_page)
+        agent_layout.setContentsMargins(0, 0, 0, 0)
+        agent_layout.setSpacing(0)
+        agent_layout.addWidget(self.restore_bar)
+        agent_layout.addWidget(self.caller_bar)
+        agent_layout.addWidget(self.alert_banner)
+        agent_layout.addWidget(self.splitter, 1)
+        self.modes = QStackedWidget()
+        self.modes.addWidget(self.agent_page)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(self.restore_bar)
-        layout.addWidget(self.caller_bar)
-        layout.addWidget(self.alert_banner)
-        layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.modes, 1)
         layout.addWidget(self.status)
 
         # Tab order: caller → form → search → suggestions → answer.
@@ -144,7 +187,8 @@ class MainWindow(QWidget):
                  self.call_form.address, self.call_form.handling, self.call_form.department,
                  self.call_form.due, self.call_form.entry_clear, self.search_panel.box,
                  self.search_panel.results, self.suggestions.answers, self.suggestions.departments,
-                 self.answer_view.script, self.answer_view.copy_button]
+                 self.answer_view.script, self.answer_view.copy_button, self.briefing.bulletins,
+                 self.briefing.updates]
         for a, b in itertools.pairwise(chain):
             QWidget.setTabOrder(a, b)
 
@@ -160,6 +204,14 @@ class MainWindow(QWidget):
         self._outbox_timer.setInterval(OUTBOX_RETRY_MS)
         self._outbox_timer.timeout.connect(self.retry_outbox)
         self._outbox_timer.start()
+        self._sync_timer = QTimer(self)
+        self._sync_timer.setInterval(SYNC_MS)
+        self._sync_timer.timeout.connect(self.sync_index)
+        self._sync_timer.start()
+        self._schedule_timer = QTimer(self)
+        self._schedule_timer.setInterval(SCHEDULE_MS)
+        self._schedule_timer.timeout.connect(self.run_scheduled)
+        self._schedule_timer.start()
 
         form = self.call_form
         form.description_changed.connect(self._on_description)
@@ -177,6 +229,8 @@ class MainWindow(QWidget):
         self.answer_view.feedback.connect(self.send_feedback)
         self.restore_bar.restore.connect(self.restore_draft)
         self.restore_bar.discard.connect(self.discard_offered_draft)
+        self.briefing.entry_requested.connect(self.open_entry)
+        self.settings_button.clicked.connect(self.open_settings)
         app = QApplication.instance()
         if isinstance(app, QApplication):
             app.focusChanged.connect(self._on_focus_changed)
@@ -189,26 +243,34 @@ class MainWindow(QWidget):
         return timer
 
     def _shortcuts(self) -> None:
-        def bind(keys: Sequence[QKeySequence | str], slot: Callable[[], Any]) -> None:
+        def bind(keys: Sequence[QKeySequence | str], slot: Callable[[], Any], *, agent: bool = True) -> None:
             # Two shortcuts on one key are "ambiguous" and neither fires: bind each sequence once.
+            # The call's shortcuts are switched off in the editor mode (its Ctrl+S saves the entry).
             unique = {QKeySequence(k).toString(): QKeySequence(k) for k in keys}
             for seq in unique.values():
                 sc = QShortcut(seq, self)
                 sc.setContext(Qt.ShortcutContext.WindowShortcut)
                 sc.activated.connect(slot)
+                if agent:
+                    self._agent_shortcuts.append(sc)
+
+        bind(list(MODE_KEYS), self.toggle_mode, agent=False)
+        bind(list(SETTINGS_KEYS), self.open_settings, agent=False)
 
         bind(["F2"], self.new_call)
         bind(["Ctrl+K", "F3"], self.search_panel.focus_search)
         bind(["F4"], self.focus_suggestions)
         bind([QKeySequence(QKeySequence.StandardKey.Save)], self.save)
         bind(["Esc"], self.back_to_form)
-        bind([QKeySequence(QKeySequence.StandardKey.ZoomIn), "Ctrl+=", "Ctrl++"], lambda: self.change_font(+1))
-        bind([QKeySequence(QKeySequence.StandardKey.ZoomOut), "Ctrl+-"], lambda: self.change_font(-1))
+        bind([QKeySequence(QKeySequence.StandardKey.ZoomIn), "Ctrl+=", "Ctrl++"], lambda: self.change_font(+1),
+             agent=False)
+        bind([QKeySequence(QKeySequence.StandardKey.ZoomOut), "Ctrl+-"], lambda: self.change_font(-1), agent=False)
         bind(["Ctrl+R"], self.restore_draft)
         for n in range(1, 10):
             bind([f"Alt+{n}"], partial(self.suggestions.pick_department, n))
             bind([f"Ctrl+{n}"], partial(self.suggestions.open_answer, n))
         copy = QShortcut(QKeySequence(QKeySequence.StandardKey.Copy), self.answer_view)
+        self._agent_shortcuts.append(copy)
         copy.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         copy.activated.connect(self.answer_view.copy_script)
 
@@ -255,6 +317,8 @@ class MainWindow(QWidget):
         if self.call_form.text.toPlainText().strip():
             self._run_suggest()
         self._check_alerts()
+        if self.editor is not None:
+            self.editor.set_engine(engine)
         self.engine_ready.emit()
 
     def _engine_failed(self, exc: BaseException) -> None:
@@ -297,10 +361,14 @@ class MainWindow(QWidget):
                                     DISCARD_CONFIRM_MS)
             return
         self._discard_armed_until = 0.0
+        if self.call_active and not current.saved:
+            self._write_search_log(self.suggest_session.ended(current.entry or None))
+        self.suggest_session.reset()
         self._load_draft(CallDraft())
         self.call_active = True
         self.caller_bar.start_call()
         self._show_greeting()
+        self._update_idle()
         self.caller_bar.phone.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.status.showMessage("新来电：输入号码，Tab 到诉求内容", 4000)
 
@@ -353,6 +421,7 @@ class MainWindow(QWidget):
             # Typing without F2 first still takes the call (and starts the timer).
             self.call_active = True
             self.caller_bar.start_call()
+            self._update_idle()
         if self.draft.saved:
             self.draft = self.draft.with_(saved=False)
 
@@ -373,6 +442,8 @@ class MainWindow(QWidget):
         text = self.call_form.text.toPlainText() if text is None else text
         alerts = list(self._alerts_fn(text)) if text.strip() else []
         self.alert_banner.set_alerts(alerts)
+        if alerts:
+            self._update_idle()
 
     def _on_handling(self, handling: str) -> None:
         if handling == "dispatched" and self._suggestion is not None:
@@ -390,10 +461,12 @@ class MainWindow(QWidget):
         address = self.call_form.address.text()
         request_type = self.call_form.request_type_code
         Op(self.tasks, self, lambda: engine.suggest(text, address=address, request_type=request_type)) \
-            .key("suggest").success(self._show_suggestion).failure(self._suggest_failed).run()
+            .key("suggest").success(lambda s: self._show_suggestion(s, text)).failure(self._suggest_failed).run()
 
-    def _show_suggestion(self, suggestion: Suggestion) -> None:
+    def _show_suggestion(self, suggestion: Suggestion, text: str | None = None) -> None:
         self._suggestion = suggestion
+        self.suggest_session.shown(self.call_form.text.toPlainText() if text is None else text,
+                                   {h.external_id: h.id for h in suggestion.answers})
         self.suggestions.set_suggestion(suggestion)
         self.caller_bar.set_place(suggestion.place.district, suggestion.place.street)
         self.draft = self.draft.with_(
@@ -445,6 +518,7 @@ class MainWindow(QWidget):
         if not query:
             self._search_timer.stop()
             self.tasks.invalidate("search")
+            self._write_search_log(self.search_session.cleared())  # the list was left unused
             return
         if self.engine is None:
             self.search_panel.set_loading("正在加载…")
@@ -461,38 +535,91 @@ class MainWindow(QWidget):
 
     def _show_hits(self, query: str, hits: list[SearchHit]) -> None:
         self.search_panel.set_results(query, hits)
-        if not hits:  # knowledge gaps feed the editors' report
-            self._log_search("search", query, 0, None)
+        if query == self.search_panel.query:
+            # Knowledge gaps: only the final query of a search session is recorded (not every keystroke).
+            self._write_search_log(self.search_session.shown(query, len(hits)))
 
     def open_hit(self, hit: SearchHit, source: str) -> None:
         """Enter on a result or a suggestion: show the entry and record it as the answer used."""
-        kb = self.services.kb
-        query = self.search_panel.query if source == "search" else self.call_form.text.toPlainText()[:200]
-        count = (self.search_panel.results.count() if source == "search" else self.suggestions.answers.count())
+        if source == "search":
+            query = self.search_session.query or self.search_panel.query
+            records = self.search_session.picked(query, self.search_panel.results.count(), hit.id)
+        else:
+            records = self.suggest_session.picked(self.call_form.text.toPlainText(), hit.id)
         self.call_form.set_entry(hit.external_id, hit.title)
         self.answer_view.focus_script()
-        Op(self.tasks, self, lambda: kb.get_entry(hit.id)).key("entry") \
-            .success(lambda entry: self._show_entry(entry, hit.matched)) \
+        self.open_entry(hit.id, hit.matched)
+        self._write_search_log(records)
+
+    def open_entry(self, entry_id: int, matched: tuple[str, ...] = ()) -> None:
+        """Show an entry in the answer viewer (from a result, a suggestion or the briefing's updates)."""
+        kb = self.services.kb
+        Op(self.tasks, self, lambda: kb.get_entry(entry_id)).key("entry") \
+            .success(lambda entry: self._show_entry(entry, matched)) \
             .failure(self._report_failure).run()
-        self._log_search(source, query, count, hit.id)
 
     def _show_entry(self, entry: EntryView, matched: tuple[str, ...]) -> None:
         dept = self._departments.get(entry.department_id) if entry.department_id is not None else None
         self.answer_view.show_entry(entry, dept, matched, today=self.today)
+        self._update_idle()
         self.answer_view.focus_script()
 
     def back_to_form(self) -> None:
-        """Esc: back to the description, cursor at the end."""
+        """Esc: back to the description, cursor at the end (between calls: back to the briefing)."""
+        if not self.call_active and self.answer_view.entry is not None and not self.collect().text.strip():
+            self.answer_view.clear()
+            self._update_idle()
         self.call_form.text.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.call_form.text.moveCursor(self.call_form.text.textCursor().MoveOperation.End)
 
+    # ------------------------------------------------------- idle briefing
+    def _update_idle(self) -> None:
+        """Between calls the answer column shows the bulletins and the updates since the last shift."""
+        idle = not self.call_active and self.answer_view.entry is None and not self.alert_banner.alerts
+        self.answer_stack.setCurrentWidget(self.briefing if idle else self.answer_view)
+
+    def refresh_briefing(self) -> None:
+        """Bulletins active now and the answers changed since this user's last shift.
+
+        The last shift ends when the database says so (``users.last_shift_end``);
+        otherwise when this user last closed Huiyin on this seat. With neither
+        (a first start), the changes of the last week are listed, without the
+        "new" ones: to a new user every entry is new.
+        """
+        kb, user = self.services.kb, self.services.user
+        local_end = self.ui_state.last_shift_end(user)
+
+        def load() -> tuple[list[BulletinView], list[ed.EntryUpdate], datetime, bool]:
+            now = datetime.now()
+            since = ed.last_shift_end(kb, user) or local_end
+            first = since is None
+            since = since or now - timedelta(days=FIRST_SHIFT_DAYS)
+            updates = ed.updates_since(kb, since)
+            if first:
+                updates = [u for u in updates if u.kind != "new"]
+            return kb.bulletins(active_at=now), updates, since, first
+
+        def show(result: tuple[list[BulletinView], list[ed.EntryUpdate], datetime, bool]) -> None:
+            bulletins, updates, since, first = result
+            self.briefing.set_bulletins(bulletins)
+            self.briefing.set_updates(updates, since, first_shift=first)
+
+        Op(self.tasks, self, load).key("briefing").success(show).failure(self._report_failure).run()
+
     # ------------------------------------------------------ writes (one worker)
-    def _log_search(self, mode: str, query: str, hits: int, picked: int | None) -> None:
-        if not query.strip():
+    def _write_search_log(self, records: Sequence[SearchRecord]) -> None:
+        """Knowledge-gap log on the write worker (never on the UI thread)."""
+        records = [r for r in records if r.query.strip()]
+        if not records:
             return
         kb, user = self.services.kb, self.services.user
-        Op(self.tasks, self, lambda: kb.log_search(mode, query, hits, picked_entry_id=picked, user=user),
-           writes=True).failure(lambda exc: log.warning("search log not written: %s", exc)).run()
+
+        def write() -> None:
+            for r in records:
+                kb.log_search(r.mode, r.query[:500], r.hits, picked_entry_id=r.picked_entry_id, user=user)
+
+        Op(self.tasks, self, write, writes=True) \
+            .failure(lambda exc: log.warning("search log not written: %s", exc)).run()
 
     def send_feedback(self, entry_id: int, kind: str, note: str) -> None:
         kb, user = self.services.kb, self.services.user
@@ -540,6 +667,9 @@ class MainWindow(QWidget):
             self.call_active = False
             self.caller_bar.stop_call()
             self._clear_draft_file()
+            # The call is over: its last search list and its suggestions are accounted for.
+            self._write_search_log(self.search_session.flush() + self.suggest_session.ended(draft.entry or None))
+            self._update_idle()
         self.status.showMessage(f"工单已保存（{view.id[:8]}）。F2 接听下一通", 8000)
         self.saved.emit(view)
 
@@ -606,12 +736,170 @@ class MainWindow(QWidget):
         except ValueError:
             elapsed = 0.0
         self.caller_bar.start_call(elapsed)
+        self._update_idle()
         self.back_to_form()
         self.status.showMessage("已恢复未保存的来电，请核对后 Ctrl+S 保存", 6000)
 
     def discard_offered_draft(self) -> None:
         if self.restore_bar.take() is not None:
             self._clear_draft_file()
+
+    # ------------------------------------------------------------ editor mode
+    @property
+    def can_edit(self) -> bool:
+        return self.services.settings.role in EDITOR_ROLES
+
+    def _apply_role(self) -> None:
+        """Editors, reviewers and admins get the editor workspace as a second mode (F9)."""
+        if self.can_edit and self.editor is None:
+            kb, user = self.services.kb, self.services.user
+            # The window runs scheduled publishing for every seat (run_scheduled), not the editor.
+            self.editor = EditorWorkspace(kb, self.engine, self.tasks, user, today=self.today, run_schedule=False)
+            self.editor.changed.connect(self._on_editor_changed)
+            self.modes.addWidget(self.editor)
+        if not self.can_edit and self.mode == "editor":
+            self.set_mode("agent")
+        self._show_mode_hint()
+
+    def _show_mode_hint(self) -> None:
+        if not self.can_edit:
+            self.status.set_mode("")
+        elif self.mode == "editor":
+            self.status.set_mode("编辑模式 · F9 回到接听")
+        else:
+            self.status.set_mode("接听模式 · F9 知识编辑")
+
+    def toggle_mode(self) -> None:
+        """F9 / Ctrl+E: switch between the call window and the editor workspace."""
+        if not self.can_edit:
+            return
+        self.set_mode("agent" if self.mode == "editor" else "editor")
+
+    def set_mode(self, mode: str) -> bool:
+        if mode == self.mode:
+            return True
+        if mode == "editor":
+            if self.editor is None:
+                return False
+            current = self.collect()
+            if self.call_active and not current.saved and not current.is_blank:
+                self.status.showMessage("通话中：先 Ctrl+S 保存工单，再按 F9 进入编辑模式", 6000)
+                return False
+            self._write_search_log(self.search_session.flush())
+            self.mode = "editor"
+            self.modes.setCurrentWidget(self.editor)
+            self.editor.refresh_list()
+            self.editor.focus_search()
+        else:
+            self.mode = "agent"
+            self.modes.setCurrentWidget(self.agent_page)
+            if self.call_active:
+                self.back_to_form()
+            else:
+                self.search_panel.focus_search()
+        for sc in self._agent_shortcuts:
+            sc.setEnabled(self.mode == "agent")
+        self._show_mode_hint()
+        return True
+
+    def _on_editor_changed(self, changes: Changes) -> None:
+        """An edit was committed (the editor already updated the index on the write worker)."""
+        self.refresh_status()
+        if changes.departments or changes.scripts or changes.lexicon or changes.rules:
+            self._load_reference_data()
+        if changes.entries_upserted or changes.entries_deleted:
+            self.refresh_briefing()
+            if self.search_panel.query and self.engine is not None:
+                self._run_search()
+
+    # --------------------------------------------------- index and schedule
+    def sync_index(self) -> None:
+        """Catch up with edits made on other seats (a shared database); cheap when nothing changed."""
+        engine = self.engine
+        if engine is None:
+            return
+
+        def done(touched: int) -> None:
+            if touched:
+                self.refresh_status()
+                self.refresh_briefing()
+
+        Op(self.tasks, self, engine.sync, writes=True).success(done).failure(self._index_failed).run()
+
+    def run_scheduled(self) -> None:
+        """Scheduled publishing and automatic expiry, on the write worker (idempotent on every seat)."""
+        kb, today = self.services.kb, self.today
+
+        def work() -> Changes:
+            changes = kb.publish_due() | ed.expire_due(kb, today)
+            engine = self.engine  # None while opening: its start-up sync catches up
+            if engine is not None and not changes.empty:
+                engine.apply_changes(changes)
+            return changes
+
+        def done(changes: Changes) -> None:
+            if changes.entries_upserted or changes.entries_deleted:
+                log.info("scheduled publish/expiry: %d entries", len(changes.entries_upserted))
+                self.refresh_status()
+                self.refresh_briefing()
+                if self.editor is not None:
+                    self.editor.refresh_list()
+
+        Op(self.tasks, self, work, writes=True).success(done) \
+            .failure(lambda exc: log.warning("scheduled publish/expiry failed: %s", exc)).run()
+
+    # --------------------------------------------------------------- settings
+    def open_settings(self) -> None:
+        """Ctrl+, / F10: the settings dialog, only between calls (no modal dialog during a call)."""
+        current = self.collect()
+        if self.call_active and not current.saved:
+            self.status.showMessage("通话中不能打开设置：先 Ctrl+S 保存工单", 6000)
+            return
+        from desktop.dialogs.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.services.settings, self.services.paths, self.tasks, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.apply_settings(dialog.result_settings())
+        dialog.deleteLater()
+
+    def apply_settings(self, new: Settings) -> None:
+        """Save ``new`` to huiyin.ini (write worker) and apply what can change without a restart."""
+        old = self.services.settings
+        self.services.settings = new
+        path = self.services.paths.config_file
+        Op(self.tasks, self, lambda: settings_mod.save(new, path), writes=True).failure(self._report_failure).run()
+        if new.font_size != old.font_size:
+            self.apply_font_size(new.font_size, remember=False)
+        self.status.set_user(self.services.user, new.seat)
+        if self.editor is not None:
+            self.editor.set_user(self.services.user)
+        if new.user != old.user:
+            self.refresh_briefing()
+        self._apply_role()
+        if new.database_url != old.database_url:
+            self.status.showMessage("设置已保存。数据库地址已更改：请重新启动回音后生效", 15000)
+        else:
+            self.status.showMessage("设置已保存", 5000)
+
+    # --------------------------------------------------------------- ui state
+    def splitters(self) -> dict[str, QSplitter]:
+        out = {"agent": self.splitter}
+        if self.editor is not None:
+            out["editor"] = self.editor.splitter
+        return out
+
+    def restore_ui_state(self) -> bool:
+        """Window geometry, splitter sizes and the last mode (``ui-state.ini``); False on a first start."""
+        self.ui_state.restore_splitters(self.splitters())
+        if self.ui_state.value("mode") == "editor" and self.can_edit:
+            self.set_mode("editor")
+        return self.ui_state.restore_geometry(self)
+
+    def save_ui_state(self) -> None:
+        try:
+            self.ui_state.save_window(self, self.splitters(), mode=self.mode)
+        except OSError as exc:  # cosmetic: never block closing
+            log.warning("window state not saved: %s", exc)
 
     # ------------------------------------------------------------------ font
     def change_font(self, step: int) -> None:
@@ -626,7 +914,9 @@ class MainWindow(QWidget):
             font = QFont(app.font())
             font.setPointSize(size)
             app.setFont(font)  # dialogs and metrics; the widgets take their sizes from the style sheet
-            app.setStyleSheet(stylesheet(size))
+            sheet = stylesheet(size)
+            if app.styleSheet() != sheet:  # re-polishing every widget of the app is slow: only on a change
+                app.setStyleSheet(sheet)
         if not remember:
             return
         self.services.settings = replace(self.services.settings, font_size=size)
@@ -648,4 +938,7 @@ class MainWindow(QWidget):
             self.save_draft_now()
         except OSError as exc:
             log.error("draft not saved on close: %s", exc)
+        self._write_search_log(self.search_session.flush())
+        self.save_ui_state()
+        self.ui_state.set_last_shift_end(self.services.user, datetime.now())
         super().closeEvent(event)

@@ -82,22 +82,34 @@ def run_self_test(paths: AppPaths, settings: Settings, db_url: str) -> int:
 
         app = QApplication.instance() or QApplication(sys.argv[:1])
         assert isinstance(app, QApplication)
+        from dataclasses import replace
+
         tasks = TaskManager()
-        w = MainWindow(Services(kb=state["kb"], paths=paths, settings=settings, tasks=tasks))
+        # As an admin, so the editor workspace is mounted and opened too (F9).
+        w = MainWindow(Services(kb=state["kb"], paths=paths, settings=replace(settings, role="admin"), tasks=tasks))
         w.set_engine(state["engine"])
         w.resize(1366, 740)
         w.show()
-        deadline = time.monotonic() + 5
-        while tasks.pending and time.monotonic() < deadline:
+
+        def settle() -> None:
+            deadline = time.monotonic() + 5
+            while tasks.pending and time.monotonic() < deadline:
+                app.processEvents()
+                time.sleep(0.01)
             app.processEvents()
-            time.sleep(0.01)
-        app.processEvents()
+
+        settle()
         grabbed = not w.grab().isNull()
+        editor = w.set_mode("editor")
+        settle()
+        editor = editor and w.editor is not None and w.editor.entries.table.rowCount() > 0
         platform = app.platformName()
         w.close()
         tasks.shutdown(wait=True)
         app.processEvents()
-        return {"qt_platform": platform, "grabbed": grabbed}
+        if not editor:
+            raise AssertionError("editor workspace did not open")
+        return {"qt_platform": platform, "grabbed": grabbed, "editor_mode": editor}
 
     for name, fn in (("open_database", open_kb), ("build_index", build_index), ("search", search),
                      ("suggest", suggest), ("alert", alert), ("main_window", window)):

@@ -24,7 +24,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
 import shiboken6
-from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,9 @@ class _Bridge(QObject):
 
     def __init__(self) -> None:
         super().__init__()
-        self.deliver.connect(self._run)
+        # Always queued: even when the op finished before ``add_done_callback`` (then the done
+        # callback runs on the main thread), callbacks run later from the event loop, never inside run().
+        self.deliver.connect(self._run, Qt.ConnectionType.QueuedConnection)
 
     @Slot(object)
     def _run(self, closure: Callable[[], None]) -> None:
@@ -88,17 +90,29 @@ class TaskManager:
         with self._lock:
             self._pending += 1
 
-        def finished(fut: Future[Any]) -> None:
+        def release() -> None:
             with self._lock:
                 self._pending -= 1
+
+        def deliver(fut: Future[Any]) -> None:
+            # Runs on the main thread; the op counts as pending until its callback has run,
+            # so "pending == 0" really means "nothing left to do" (wait_idle, shutdown, tests).
+            try:
+                done(fut)
+            finally:
+                release()
+
+        def finished(fut: Future[Any]) -> None:
             if self.closed or not shiboken6.isValid(self._bridge):
+                release()
                 return
-            self._bridge.deliver.emit(lambda: done(fut))
+            self._bridge.deliver.emit(lambda: deliver(fut))
 
         executor.submit(fn).add_done_callback(finished)
 
     @property
     def pending(self) -> int:
+        """Ops submitted whose callbacks have not run yet on the main thread."""
         with self._lock:
             return self._pending
 

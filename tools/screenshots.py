@@ -5,8 +5,9 @@
 Runs the real window on the sample knowledge base under Xvfb (it re-runs itself
 with ``xvfb-run`` when there is no display), drives it with keystrokes the way
 an agent would (F2, typing, Ctrl+1, Alt+1, …) and grabs the window from inside
-the app once each state has settled. States: empty, mid-call with suggestions,
-emergency alert, repeat caller.
+the app once each state has settled. States: empty (bulletins and updates),
+mid-call with suggestions (a heating complaint from a repeat caller), emergency
+alert, repeat caller with several open cases, and the editor mode (F9).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 SIZE = (1366, 768)
 REPEAT_PHONE = "13911112222"
+NOISE_PHONE = "13722223333"
 NEW_PHONE = "13655556666"
 
 
@@ -41,9 +43,9 @@ def _ensure_display(argv: list[str]) -> None:
     sys.exit(subprocess.call(cmd, env=env))
 
 
-def _heating_department(kb: object) -> str:
+def _department(kb: object, word: str) -> str:
     departments = kb.departments()  # type: ignore[attr-defined]
-    return str(next((d.external_id for d in departments if "热力" in d.name), departments[0].external_id))
+    return str(next((d.external_id for d in departments if word in d.name), departments[0].external_id))
 
 
 def main() -> int:
@@ -72,18 +74,27 @@ def main() -> int:
     base = Path(args.basedir) if args.basedir else Path(tempfile.mkdtemp(prefix="huiyin-shots-"))
     paths = AppPaths(base).ensure()
     kb = open_knowledge_base(f"sqlite:///{paths.db_file}")
+    now = datetime.now().replace(microsecond=0)
     if not kb.work_orders_by_phone(REPEAT_PHONE):
         kb.save_work_order(WorkOrderDraft(
             id="5c1c2f9e-0000-4000-8000-000000000001", phone=REPEAT_PHONE, caller_name="李先生",
-            received_at=datetime.now().replace(microsecond=0) - timedelta(days=4),
+            received_at=now - timedelta(days=4),
             text="家里暖气不热，屋里只有十五度，已经好几天了", request_type="complaint",
-            handling="dispatched", department=_heating_department(kb),
-            due_at=datetime.now() + timedelta(days=3)), user="demo")
+            handling="dispatched", department=_department(kb, "热力"),
+            due_at=now + timedelta(days=3)), user="demo")
+    if not kb.work_orders_by_phone(NOISE_PHONE):
+        for n, (days, text) in enumerate(((9, "小区旁边工地夜里十二点还在施工，噪音太大"),
+                                          (3, "工地夜间施工又开始了，上次反映后停了两天"))):
+            kb.save_work_order(WorkOrderDraft(
+                id=f"5c1c2f9e-0000-4000-8000-00000000001{n}", phone=NOISE_PHONE, caller_name="赵女士",
+                received_at=now - timedelta(days=days, hours=2), text=text, request_type="complaint",
+                address="朝阳区望京街道", handling="dispatched", department=_department(kb, "城市管理"),
+                due_at=now + timedelta(days=2)), user="demo")
     engine = Engine.open(paths, kb, sync=True)
 
     app = QApplication(sys.argv[:1])
     tasks = TaskManager()
-    settings = Settings(user="张敏", seat="A07")
+    settings = Settings(user="张敏", seat="A07")  # an agent: the editor mode is switched on for the last shot
     window = MainWindow(Services(kb=kb, paths=paths, settings=settings, tasks=tasks))
     window.set_engine(engine)
     window.resize(*SIZE)
@@ -122,7 +133,7 @@ def main() -> int:
             press(Qt.Key.Key_F2)  # confirm discarding the previous demo call
         type_text(phone)
         press(Qt.Key.Key_Tab)
-        type_text("王女士" if phone == NEW_PHONE else "李先生")
+        type_text({NEW_PHONE: "王女士", NOISE_PHONE: "赵女士"}.get(phone, "李先生"))
         press(Qt.Key.Key_Tab)
         for _ in range(request_type_steps):
             press(Qt.Key.Key_Down)
@@ -130,7 +141,7 @@ def main() -> int:
         type_text(text)
 
     def mid_call() -> None:
-        new_call(NEW_PHONE, "我家暖气不热，屋里才十五度，家里有老人孩子", request_type_steps=2)
+        new_call(REPEAT_PHONE, "我家暖气不热，屋里才十五度，家里有老人孩子，上周已经反映过一次", request_type_steps=2)
 
     def pick() -> None:
         press(Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)  # open suggested answer 1
@@ -143,13 +154,28 @@ def main() -> int:
         new_call(NEW_PHONE, "楼道里有很大的煤气味，好像是楼上漏气了")
 
     def repeat() -> None:
-        new_call(REPEAT_PHONE, "暖气还是不热，上次反映过了，到现在也没人来修", request_type_steps=2)
+        new_call(NOISE_PHONE, "望京这边工地晚上又在施工，吵得睡不着，已经第三次打电话了", request_type_steps=2)
+
+    def editor_mode() -> None:
+        from dataclasses import replace
+
+        window.call_active = False  # the demo call is not saved
+        window.apply_settings(replace(window.services.settings, role="editor"))
+        press(Qt.Key.Key_F9)
+
+    def open_first_entry() -> None:
+        editor = window.editor
+        rows = editor.entries.table.rows if editor is not None else []
+        heating = [r for r in rows if r.entry.status == "published" and "暖气" in r.entry.title]
+        if editor is not None and (heating or rows):
+            editor.entries.table.select_entry((heating or rows)[0].entry.id)
 
     steps: list[tuple[int, Callable[[], None]]] = [
         (600, focus_window), (900, shot("01-empty")),
         (200, mid_call), (1200, pick), (700, dispatch), (900, shot("02-mid-call-suggestions")),
         (200, emergency), (1200, shot("03-emergency-alert")),
         (200, repeat), (1500, pick), (900, shot("04-repeat-caller")),
+        (200, editor_mode), (1200, open_first_entry), (1200, shot("05-editor-mode")),
     ]
     delay = 0
     for wait, fn in steps:

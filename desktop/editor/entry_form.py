@@ -99,6 +99,7 @@ class EntryForm(QWidget):
             button = QPushButton(label)
             button.setObjectName(f"transition_{status}")
             button.clicked.connect(lambda _c=False, st=status: self.transition_requested.emit(st))
+            button.hide()  # shown by load() for the statuses the entry can move to (and so not widening the form)
             self.transition_buttons[status] = button
         self.save_button.clicked.connect(self.request_save)
         self.new_button.clicked.connect(self.new_requested.emit)
@@ -208,6 +209,8 @@ class EntryForm(QWidget):
             index = self.department.count() - 1
         self.department.setCurrentIndex(max(index, 0))
         self.category.setEditText(d.category)
+        for line in (self.title, self.keywords, self.basis):
+            line.setCursorPosition(0)  # show the beginning of a long 文号, not its end
         self._loading = False
         self.dirty = draft is not None and (entry is None or draft != draft_of(entry))
         self.error.setText("")
@@ -302,7 +305,5 @@ class EntryForm(QWidget):
             return
         self.preview.show_entry(view, self._departments.get(view.department_external_id),
                                 matched=view.keywords, today=self.today)
-        # The preview is read-only: its feedback buttons belong to agents.
-        for button in self.preview.feedback_buttons.values():
-            button.setEnabled(False)
-        self.preview.note.setEnabled(False)
+        # The preview is read-only: its feedback row belongs to agents.
+        self.preview.set_feedback_visible(False)

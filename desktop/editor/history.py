@@ -60,6 +60,7 @@ class HistoryPanel(QWidget):
         self.right.setAccessibleName("新版本")
         self.summary = QLabel("")
         self.summary.setObjectName("hintLabel")
+        self.summary.setWordWrap(True)  # a long change summary must not widen the window past the screen
 
         top = QHBoxLayout()
         top.addWidget(section_label("版本历史"))

@@ -2,7 +2,7 @@
 
 Run under a display, e.g.::
 
-    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m desktop.editor.screenshots docs/screenshots
+    xvfb-run -a -s "-screen 0 1366x768x24" .venv/bin/python -m desktop.editor.screenshots docs/screenshots
 
 It builds a throwaway knowledge base from the shipped sample in a temporary
 directory; nothing outside it is touched.
@@ -26,7 +26,7 @@ from kb.paths import AppPaths
 from kb.sample import load_sample
 from kb.service import KnowledgeBase
 
-SIZE = (1500, 860)
+SIZE = (1366, 768)  # the smallest screen agents and editors use
 
 
 def _settle(app: QApplication, tasks: TaskManager, seconds: float = 0.4) -> None:

@@ -77,7 +77,7 @@ class EditorWorkspace(QWidget):
         self.right.addWidget(self.right_tabs)
         self.right.addWidget(self.conflict)
 
-        splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter = splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.left)
         splitter.addWidget(self.right)
         splitter.setStretchFactor(0, 2)
@@ -85,6 +85,7 @@ class EditorWorkspace(QWidget):
         splitter.setSizes([620, 880])  # the table needs room for titles and hints
         self.status = QLabel("")
         self.status.setObjectName("hintLabel")
+        self.status.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(splitter, 1)
@@ -114,6 +115,15 @@ class EditorWorkspace(QWidget):
     # ------------------------------------------------------------ plumbing
     def set_engine(self, engine: SearchEngine | None) -> None:
         self.engine = engine
+
+    def set_user(self, user: str) -> None:
+        """The settings changed the user name: later saves are recorded under it."""
+        self.user = self.form.user = self.importer.user = user
+
+    def focus_search(self) -> None:
+        self.left.setCurrentWidget(self.entries)
+        self.entries.filters.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.entries.filters.search.selectAll()
 
     def _read(self, key: str, fn: Callable[[], T], on_success: Callable[[T], None]) -> None:
         Op(self.tasks, self, fn).key(key).success(on_success).failure(self._report).run()

@@ -81,7 +81,8 @@ class AnswerView(QFrame):
         actions.addWidget(self.copy_button)
         actions.addStretch(1)
         fb = QHBoxLayout()
-        fb.addWidget(QLabel("反馈："))
+        self.feedback_label = QLabel("反馈：")
+        fb.addWidget(self.feedback_label)
         for kind, label in FEEDBACK_KINDS.items():
             button = QPushButton(label)
             button.setObjectName(f"feedback_{kind}")
@@ -103,6 +104,13 @@ class AnswerView(QFrame):
         layout.addLayout(fb)
         layout.addWidget(self.feedback_state)
         self._set_enabled(False)
+
+    def set_feedback_visible(self, on: bool) -> None:
+        """The editor's preview shows the answer as agents see it, without the feedback row."""
+        for w in (self.feedback_label, self.note, self.feedback_state, *self.feedback_buttons.values()):
+            w.setVisible(on)
+        for w in (self.note, *self.feedback_buttons.values()):
+            w.setEnabled(on and self.entry is not None)
 
     def _set_enabled(self, on: bool) -> None:
         self.copy_button.setEnabled(on)

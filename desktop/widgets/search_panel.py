@@ -153,7 +153,11 @@ class SearchPanel(QWidget):
         self.status.setAccessibleName("搜索状态")
         self.results = AnswerList("搜索结果")
         self.results.hide()
+        self._loading = False
         self._compact(True)
+        self.box.textChanged.connect(self._on_text)
+        self.box.installEventFilter(self)
+        self.results.hit_activated.connect(self.hit_activated)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -167,11 +171,6 @@ class SearchPanel(QWidget):
         policy = QSizePolicy.Policy.Maximum if on else QSizePolicy.Policy.Expanding
         self.setSizePolicy(QSizePolicy.Policy.Preferred, policy)
         self.results.setVisible(not on)
-
-        self.box.textChanged.connect(self._on_text)
-        self.box.installEventFilter(self)
-        self.results.hit_activated.connect(self.hit_activated)
-        self._loading = False
 
     @property
     def query(self) -> str:

@@ -15,8 +15,11 @@ class StatusPanel(QStatusBar):
         self.outbox = QLabel()
         self.outbox.setObjectName("outboxLabel")
         self.outbox.hide()
-        for w, name in ((self.user, "当前用户"), (self.database, "数据库"), (self.index, "搜索索引"),
-                        (self.outbox, "待保存工单")):
+        self.mode = QLabel()
+        self.mode.setObjectName("modeLabel")
+        self.mode.hide()
+        for w, name in ((self.mode, "模式"), (self.user, "当前用户"), (self.database, "数据库"),
+                        (self.index, "搜索索引"), (self.outbox, "待保存工单")):
             w.setAccessibleName(name)
             self.addPermanentWidget(w)
 
@@ -29,6 +32,11 @@ class StatusPanel(QStatusBar):
 
     def set_index(self, text: str) -> None:
         self.index.setText(text)
+
+    def set_mode(self, text: str) -> None:
+        """The current mode and the key that switches it (editor roles only)."""
+        self.mode.setText(text)
+        self.mode.setVisible(bool(text))
 
     def set_outbox(self, count: int) -> None:
         self.outbox.setText(f"待保存工单 {count} 件（自动重试）")

@@ -89,6 +89,9 @@ class SuggestionPane(QWidget):
             item.setData(DEPT_ROLE, d)
             item.setData(Qt.ItemDataRole.AccessibleTextRole, f"Alt+{n} {d.name}，依据：{'；'.join(d.reasons)}")
             self.departments.addItem(item)
+        # A refresh (the address or the type changed) starts at the top, not at the old scroll offset.
+        self.answers.scrollToTop()
+        self.departments.scrollToTop()
         if suggestion.answers or suggestion.departments:
             self.state.setText(f"推荐 {len(suggestion.answers)} 条口径 · {len(suggestion.departments)} 个承办单位")
         else:

@@ -51,8 +51,8 @@ ENTRIES = [
      "answer": "居民供暖费按建筑面积收取，每平方米每供暖季30元。", "keywords": ["供暖费", "暖气费"],
      "category": "城乡建设/供暖", "department": "D-RL", "basis": "京发改〔2019〕1号",
      "valid_from": "2020-01-01"},
-    # No entry with valid_to here: indexer/index.py's agent mask currently breaks every search when it
-    # hides anything (reported); validity badges are tested on the widget alone.
+    # No entry with valid_to here (the counts below stay simple): validity badges are tested on the widget,
+    # expiry in test_main_window_modes.test_expired_answers_are_withdrawn_at_start.
     {"external_id": "E-NOISE", "title": "夜间施工噪音扰民", "status": "published",
      "answer": "夜间22时至次日6时禁止产生噪声的建筑施工作业，抢修抢险除外。可派单至属地城管执法部门查处。",
      "aliases": ["晚上施工太吵", "工地噪音"], "keywords": ["噪音", "施工"], "category": "城市管理/噪声",

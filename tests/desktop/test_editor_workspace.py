@@ -15,20 +15,7 @@ from desktop.editor import EditorWorkspace
 from desktop.editor.import_wizard import ImportWizard
 from desktop.tasks import TaskManager
 from kb import editorial as ed
-from tests.desktop.conftest import Env
-from tests.desktop.conftest import wait_idle as _wait_idle
-
-
-def wait_idle(qtbot: QtBot, tasks: TaskManager) -> None:
-    """Wait for the ops and their callbacks.
-
-    TaskManager decrements ``pending`` just before it posts the callback to the
-    main thread, so "pending == 0" can be seen before the callback is queued:
-    keep processing events for a moment after that.
-    """
-    for _ in range(3):
-        _wait_idle(qtbot, tasks)
-        qtbot.wait(30)
+from tests.desktop.conftest import Env, wait_idle
 
 
 @pytest.fixture

@@ -106,3 +106,20 @@ def test_unhandled_failure_reaches_the_excepthook(qtbot: object, tasks: TaskMana
     with qtbot.capture_exceptions() as exceptions:  # type: ignore[attr-defined]
         wait_idle(qtbot, tasks)
     assert caught or exceptions
+
+
+def test_pending_counts_until_the_callback_ran(qtbot: object, tasks: TaskManager) -> None:
+    """``pending == 0`` means the callbacks ran too (not only the work on the worker)."""
+    got: list[int] = []
+    worked = threading.Event()
+
+    def work() -> int:
+        worked.set()
+        return 7
+
+    Op(tasks, None, work).success(got.append).run()
+    assert worked.wait(2)
+    time.sleep(0.05)  # the worker is done; the callback waits for the main thread's event loop
+    assert tasks.pending == 1 and got == []
+    wait_idle(qtbot, tasks)
+    assert tasks.pending == 0 and got == [7]

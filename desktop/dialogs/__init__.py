@@ -1,0 +1,1 @@
+"""Dialogs (never shown during a call)."""
