@@ -940,5 +940,10 @@ class MainWindow(QWidget):
             log.error("draft not saved on close: %s", exc)
         self._write_search_log(self.search_session.flush())
         self.save_ui_state()
-        self.ui_state.set_last_shift_end(self.services.user, datetime.now())
+        ended = datetime.now()
+        self.ui_state.set_last_shift_end(self.services.user, ended)
+        kb, user = self.services.kb, self.services.user
+        # On the write queue; app.run_gui waits for it to drain before exiting.
+        Op(self.tasks, self, lambda: kb.end_shift(user, ended), writes=True) \
+            .failure(lambda exc: log.warning("shift end not recorded: %s", exc)).run()
         super().closeEvent(event)

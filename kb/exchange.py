@@ -307,11 +307,15 @@ class _Importer:
                 return
             pending = deferred
 
-    def generic(self, rows: list[tuple[int, dict[str, Any]]], errors: list[RowError],
-                apply: Callable[[dict[str, Any]], bool]) -> None:
+    def generic(self, rows: list[tuple[int, dict[str, Any]]], errors: list[RowError], model: type[Any],
+                key: Callable[[dict[str, Any]], str], apply: Callable[[dict[str, Any]], bool]) -> None:
+        """Rows of a kind without versions; ``key`` gives the identity looked up before ``apply``."""
         for n, rec in rows:
             try:
-                self.count(False, apply(rec))
+                ident = key(rec)
+                column = model.id if model is m.WorkOrder else model.external_id
+                existed = bool(ident) and self.s.scalar(select(column).where(column == ident)) is not None
+                self.count(not existed, apply(rec))
             except ValidationError as exc:
                 errors.append(RowError(n, exc.field or "-", exc.reason))
 
@@ -323,14 +327,20 @@ class _Importer:
         elif self.kind == "departments":
             self.departments(rows, errors)
         elif self.kind == "workorders":
-            self.generic(rows, errors, lambda r: bool(self.kb.upsert_work_order(
-                self.s, work_order_draft(r), user=self.user, caches=self.caches)))
+            def save_work_order(r: dict[str, Any]) -> bool:
+                self.kb.upsert_work_order(self.s, work_order_draft(r), user=self.user, caches=self.caches)
+                return True
+
+            self.generic(rows, errors, m.WorkOrder, lambda r: work_order_draft(r).id, save_work_order)
         elif self.kind == "scripts":
-            self.generic(rows, errors, lambda r: self.kb.upsert_script(self.s, r, user=self.user)[1])
+            self.generic(rows, errors, m.Script, lambda r: _text(r, "external_id"),
+                         lambda r: self.kb.upsert_script(self.s, r, user=self.user)[1])
         elif self.kind == "rules":
-            self.generic(rows, errors, lambda r: bool(self.kb.upsert_rule(self.s, r, self.caches, user=self.user)))
+            self.generic(rows, errors, m.RoutingRule, lambda r: _text(r, "external_id"),
+                         lambda r: bool(self.kb.upsert_rule(self.s, r, self.caches, user=self.user)))
         elif self.kind == "bulletins":
-            self.generic(rows, errors, lambda r: bool(self.kb.upsert_bulletin(self.s, r)))
+            self.generic(rows, errors, m.Bulletin, lambda r: _text(r, "external_id"),
+                         lambda r: bool(self.kb.upsert_bulletin(self.s, r)))
         else:
             raise ValidationError(f"kind: 未知的导入类型：{self.kind}")
         first: dict[tuple[int, str], RowError] = {}

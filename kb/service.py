@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy import Engine, delete, func, insert, inspect, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -895,6 +895,33 @@ class KnowledgeBase:
             except VerificationError:
                 return None
             return user.role
+
+    def end_shift(self, username: str, at: datetime | None = None) -> None:
+        """Record the end of ``username``'s shift ("updates since your last shift" starts here)."""
+        when = at or self._now()
+        with self.session() as s:
+            user = s.scalar(select(m.User).where(m.User.username == username))
+            if user is None:
+                user = m.User(username=username, display_name=username, role="agent")
+                s.add(user)
+            user.last_shift_end = when
+
+    @staticmethod
+    def probe(url: str) -> str | None:
+        """Connect without creating anything; the schema revision found there (None: empty database).
+
+        Raises StorageError when the database cannot be reached.
+        """
+        engine = db.make_engine(url)
+        try:
+            with engine.connect() as conn:
+                if not inspect(conn).has_table("alembic_version"):
+                    return None
+                return str(conn.execute(text("SELECT version_num FROM alembic_version")).scalar() or "") or None
+        except DBAPIError as exc:
+            raise StorageError(f"无法连接数据库 (database)：{exc.orig}") from exc
+        finally:
+            engine.dispose()
 
     # ---------------------------------------------------------- check/stats
     def check(self, today: date | None = None) -> CheckReport:

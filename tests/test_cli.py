@@ -41,7 +41,7 @@ def test_export_import_round_trip(initialised: Path, tmp_path: Path, capsys: pyt
     for kind in ("departments", "entries", "scripts", "rules"):
         path = tmp_path / f"{kind}.xlsx"
         assert run(capsys, "--basedir", str(initialised), "export", "--kind", kind, str(path))[0] == EXIT_OK
-        code, out, err = run(capsys, "--basedir", str(empty), "import", str(path), "--kind", kind)
+        code, _, err = run(capsys, "--basedir", str(empty), "import", str(path), "--kind", kind)
         assert code == EXIT_OK, err
     for kind in ("departments", "entries", "scripts", "rules"):
         a, b = tmp_path / f"a-{kind}.jsonl", tmp_path / f"b-{kind}.jsonl"
@@ -57,7 +57,7 @@ def test_bad_import_exit_code_and_message(initialised: Path, tmp_path: Path,
     code, _, err = run(capsys, "--basedir", str(initialised), "import", str(bad), "--kind", "entries")
     assert code == EXIT_BAD_INPUT
     assert "第 2 行" in err and "department" in err and "未做任何更改" in err
-    code, out, _ = run(capsys, "--basedir", str(initialised), "import", str(bad), "--kind", "entries", "--dry-run")
+    code, _, _ = run(capsys, "--basedir", str(initialised), "import", str(bad), "--kind", "entries", "--dry-run")
     assert code == EXIT_BAD_INPUT
 
 

@@ -1,6 +1,6 @@
 """设置: the seat's settings (``huiyin.ini``), edited outside a call.
 
-The connection test runs on the read pool (``KnowledgeBase.open(url)`` then
+The connection test runs on the read pool (``KnowledgeBase.probe(url)``, which creates nothing;
 close), so an unreachable database server never freezes the window. A changed
 database takes effect at the next start; the rest applies at once.
 """
@@ -129,15 +129,15 @@ class SettingsDialog(QDialog):
         self.test_result.setText("正在连接…")
         self.test_button.setEnabled(False)
 
-        def probe() -> int:
-            kb = KnowledgeBase.open(url)
-            try:
-                return kb.stats().entries
-            finally:
-                kb.close()
+        def probe() -> str | None:
+            return KnowledgeBase.probe(url)  # creates nothing: the schema is made on the next start
+
+        def shown(revision: str | None) -> None:
+            self.test_result.setText(f"连接成功（数据库版本 {revision}）" if revision
+                                     else "连接成功：空数据库，重启后将自动建表")
 
         Op(self.tasks, self, probe).key("settings-test") \
-            .success(lambda n: self.test_result.setText(f"连接成功：知识条目 {n} 条")) \
+            .success(shown) \
             .failure(self._test_failed) \
             .finally_(lambda: self.test_button.setEnabled(True)).run()
 

@@ -146,3 +146,13 @@ def test_unreadable_files(kb: KnowledgeBase, tmp_path: Path) -> None:
     fake.write_text("not excel")
     with pytest.raises(ValidationError):
         import_file(kb, fake, kind="departments")
+
+
+def test_counts_created_and_updated_work_orders(kb: KnowledgeBase, tmp_path: Path) -> None:
+    add_departments(kb)
+    row = {"external_id": "W-9", "received_at": "2026-11-20 09:30", "text": "暖气不热", "department": "D-CY"}
+    first = import_file(kb, write_jsonl(tmp_path / "w.jsonl", [row]), kind="workorders")
+    again = import_file(kb, write_jsonl(tmp_path / "w2.jsonl", [{**row, "text": "暖气还是不热"}]),
+                        kind="workorders")
+    assert (first.created, first.updated, again.created, again.updated) == (1, 0, 0, 1)
+    assert kb.stats().work_orders == 1

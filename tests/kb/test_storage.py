@@ -208,3 +208,23 @@ def test_rules_scripts_and_new_departments_are_audited(kb: KnowledgeBase) -> Non
         actions = [(a.object_kind, a.action) for a in s.scalars(select(m.AuditLog).where(
             m.AuditLog.object_kind.in_(["routing_rule", "script"])).order_by(m.AuditLog.id))]
     assert actions == [("routing_rule", "save"), ("script", "save"), ("routing_rule", "delete"), ("script", "delete")]
+
+
+def test_end_shift_and_probe(kb: KnowledgeBase, db_url: str, clock: Clock) -> None:
+    kb.end_shift("zhangli")
+    kb.end_shift("zhangli", datetime(2026, 11, 28, 18, 0))
+    from sqlalchemy import select
+
+    from kb import models as m
+    with kb.session() as s:
+        assert s.scalar(select(m.User.last_shift_end).where(m.User.username == "zhangli")) == \
+            datetime(2026, 11, 28, 18, 0)
+    assert KnowledgeBase.probe(db_url) == db.HEAD_REVISION
+
+
+def test_probe_creates_nothing(tmp_path: object) -> None:
+    from pathlib import Path
+
+    url = f"sqlite:///{Path(str(tmp_path)) / 'empty.sqlite3'}"
+    assert KnowledgeBase.probe(url) is None
+    assert KnowledgeBase.probe(url) is None  # still empty: nothing was created

@@ -1,0 +1,163 @@
+"""Department and category suggestions: rules (district, fallback), entries, names, history."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from indexer.history import WorkOrderHistory
+from indexer.hits import SearchHit
+from indexer.routing import Router
+from kb.dto import DepartmentView, RoutingRuleView, WorkOrderView
+from kb.place import Place
+
+NOW = datetime(2026, 11, 28, 10, 0)
+NOWHERE = Place(None, None, "")
+CHAOYANG = Place("朝阳区", None, "朝阳")
+
+
+def dept(i: int, name: str, *, duties: str = "", phone: str = "", district: str = "") -> DepartmentView:
+    return DepartmentView(id=i, external_id=f"D-{i:03d}", name=name, short_name="", level="city",
+                          parent_external_id="", district=district, duties=duties, phone=phone, duty_phone="",
+                          transfer_phone="", hours="", address="", last_verified=date(2026, 1, 1), active=True,
+                          revision=1, updated_at=NOW)
+
+
+def rule(i: int, dept_id: int, *, keywords: tuple[str, ...] = (), category: str = "", district: str = "",
+         priority: int = 50, note: str = "") -> RoutingRuleView:
+    return RoutingRuleView(id=i, external_id=f"R-{i:03d}", department_id=dept_id, department_external_id="",
+                           category=category, keywords=keywords, district=district, priority=priority, note=note,
+                           active=True)
+
+
+def hit(i: int, title: str, dept_id: int | None, score: float, category: str = "") -> SearchHit:
+    return SearchHit(id=i, external_id=f"E-{i}", title=title, score=score, snippet="", status="published",
+                     category=category, department_id=dept_id, valid_to=None, matched=())
+
+
+def order(i: int, text: str, *, dept_id: int | None = None, category: str = "", returned: bool = False,
+          at: datetime = NOW, status: str = "", district: str = "", street: str = "") -> WorkOrderView:
+    return WorkOrderView(id=f"wo-{i}", external_id="", received_at=at, phone="", caller_name="", address="",
+                         district=district, street=street, request_type="complaint", urgency="normal", text=text,
+                         category=category, handling="dispatched" if dept_id else "answered",
+                         department_id=dept_id, department_external_id="", department_name="", due_at=None,
+                         entry_id=None, entry_external_id="",
+                         status=status or ("returned" if returned else "dispatched"),
+                         returned=returned, seat="", created_by="t", created_at=at)
+
+
+DEPTS = [dept(1, "北京市朝阳区人民政府", phone="010-65090001", district="朝阳区"),
+         dept(2, "北京市海淀区人民政府", phone="010-88487000", district="海淀区"),
+         dept(3, "北京市生态环境局", phone="010-68413817"),
+         dept(4, "北京市城市管理委员会", phone="010-12319"),
+         dept(5, "北京市人力资源和社会保障局", phone="010-12333", duties="社会保险 养老保险 失业保险 工伤认定")]
+
+
+def test_keyword_rule_with_district_applies_only_in_its_district() -> None:
+    rules = [rule(1, 4, keywords=("占道经营", "小摊"), district="朝阳区", priority=80, note="朝阳占道归城管")]
+    router = Router(DEPTS, rules)
+    inside = router.route("小区门口有人占道经营摆小摊", CHAOYANG, [])
+    assert inside.departments[0].id == 4
+    assert any("关键词「占道经营、小摊」" in r and "朝阳区" in r for r in inside.departments[0].reasons)
+    assert inside.departments[0].phones == {"hotline": "010-12319"}
+    elsewhere = router.route("小区门口有人占道经营摆小摊", Place("海淀区", None, "海淀"), [])
+    assert all(d.id != 4 for d in elsewhere.departments)
+
+
+def test_fallback_leads_when_responsibility_is_unclear_and_yields_otherwise() -> None:
+    rules = [rule(1, 1, district="朝阳区", priority=60, note=""), rule(2, 2, district="海淀区", priority=60),
+             rule(3, 3, keywords=("噪音",), priority=90, note="噪声扰民")]
+    router = Router(DEPTS, rules)
+    unclear = router.route("楼道里堆了很多杂物没人管", CHAOYANG, [])
+    assert [d.id for d in unclear.departments] == [1]  # the district of the place, not 海淀
+    assert "职责不清" in unclear.departments[0].reasons[0]
+    clear = router.route("夜里施工噪音太大", CHAOYANG, [])
+    assert [d.id for d in clear.departments][:2] == [3, 1]
+    assert clear.departments[0].score > clear.departments[1].score
+    nowhere = router.route("楼道里堆了很多杂物没人管", NOWHERE, [])
+    assert nowhere.departments == ()  # no place, no district fallback
+
+
+def test_category_rule_needs_the_category_and_entries_vote_for_owners() -> None:
+    rules = [rule(1, 5, category="社会保障", priority=70)]
+    router = Router(DEPTS, rules)
+    hits = [hit(1, "养老保险转移", 5, 9.0, "社会保障/养老保险"), hit(2, "垃圾分类", 4, 3.0, "城市管理/垃圾")]
+    r = router.route("养老保险关系怎么转移", NOWHERE, hits)
+    assert r.categories[0].name == "社会保障/养老保险"
+    assert r.departments[0].id == 5
+    reasons = " ".join(r.departments[0].reasons)
+    assert "口径「养老保险转移」的承办单位" in reasons and "分类「社会保障」" in reasons
+    no_cat = router.route("垃圾桶满了", NOWHERE, [hit(2, "垃圾分类", 4, 3.0, "城市管理/垃圾")])
+    assert [d.id for d in no_cat.departments] == [4]
+
+
+def test_department_named_by_caller_or_by_duties() -> None:
+    router = Router(DEPTS, [])
+    named = router.route("我要投诉生态环境局不作为", NOWHERE, [])
+    assert named.departments[0].id == 3
+    assert "生态环境局" in named.departments[0].reasons[0]
+    duties = router.route("工伤认定需要什么材料", NOWHERE, [])
+    assert duties.departments[0].id == 5 and "职责" in duties.departments[0].reasons[0]
+
+
+def test_history_routes_like_past_cases_and_returned_cases_count_against() -> None:
+    h = WorkOrderHistory()
+    for i in range(6):
+        h.add(order(i, f"饭店油烟扰民，排风口对着窗户{i}", dept_id=3, category="环境保护/油烟"))
+    for i in range(6, 12):
+        h.add(order(i, f"饭店油烟扰民，排风口对着窗户{i}", dept_id=4, category="环境保护/油烟", returned=True))
+    router = Router(DEPTS, [], history=h)
+    r = router.route("楼下饭店油烟扰民", NOWHERE, [], now=NOW)
+    assert r.departments[0].id == 3
+    assert any("相似历史工单多派此单位" in x for x in r.departments[0].reasons)
+    assert all(d.id != 4 for d in r.departments)  # only returned there: negative, not suggested
+    assert r.categories[0].name == "环境保护/油烟" and r.categories[0].score == 1.0
+    assert r.similar and r.similar[0].text.startswith("饭店油烟扰民")
+
+
+def test_engine_suggest_output_and_repeat_callers(tmp_path: Path) -> None:
+    """Through the real KnowledgeBase and Engine: fields of `huiyin suggest`, repeat calls by normalised phone."""
+    from indexer import history as work_order_history
+    from indexer.engine import Engine
+    from kb.dto import WorkOrderDraft
+    from kb.exchange import import_rows
+    from kb.paths import AppPaths
+    from kb.service import KnowledgeBase
+
+    paths = AppPaths(tmp_path).ensure()
+    kb = KnowledgeBase.open(f"sqlite:///{paths.db_file}", clock=lambda: NOW)
+    try:
+        import_rows(kb, "departments", [(1, {"external_id": "D-ENV", "name": "北京市生态环境局",
+                                             "phone": "010-68413817"}),
+                                        (2, {"external_id": "D-CY", "name": "北京市朝阳区人民政府", "level": "district",
+                                             "district": "朝阳区", "phone": "010-65090001"})], user="t")
+        import_rows(kb, "rules", [(1, {"department": "D-CY", "district": "朝阳区", "priority": 60})], user="t")
+        import_rows(kb, "entries", [(1, {"title": "施工噪音扰民怎么投诉", "answer": "夜间施工噪声由生态环境部门查处。",
+                                         "department": "D-ENV", "category": "环境保护/噪声", "status": "published"})],
+                    user="t")
+        kb.set_places([{"district": "朝阳区", "street": "望京街道", "aliases": "望京"}], user="t")
+        for i, (phone, days) in enumerate([("138 1234 5678", 2), ("+86-138-1234-5678", 10), ("13812345678", 40)]):
+            kb.save_work_order(WorkOrderDraft(id=f"w{i}", received_at=NOW - timedelta(days=days),
+                                              text="望京工地夜里施工噪音太吵", phone=phone, district="朝阳区",
+                                              street="望京街道", category="环境保护/噪声", handling="dispatched",
+                                              department="D-ENV", request_type="complaint"), user="t")
+        work_order_history.attach(kb, paths.index_dir, background=False)
+        engine = Engine.open(paths, kb)
+        try:
+            s = engine.suggest("望京这边工地夜里施工噪音很大", phone="(+86) 138-1234-5678", now=NOW,
+                               request_type="complaint")
+            out = s.to_json()
+            assert {"answers", "departments", "categories", "alerts", "repeat", "due_at"} <= set(out)
+            d = out["departments"][0]
+            assert set(d) >= {"id", "external_id", "name", "score", "reasons", "phones"}
+            assert d["external_id"] == "D-ENV" and d["phones"] == {"hotline": "010-68413817"} and d["reasons"]
+            assert out["categories"][0]["name"] == "环境保护/噪声" and 0 < out["categories"][0]["score"] <= 1
+            assert [r["id"] for r in out["repeat"]] == ["w0", "w1"]  # within 30 days, any spelling of the number
+            assert out["repeat"][0]["status"] == "dispatched"
+            assert out["due_at"] is not None
+            assert sorted(c["id"] for c in out["similar_open"]) == ["w0", "w1", "w2"]  # open, same street
+            assert out["place"]["district"] == "朝阳区"
+        finally:
+            engine.close()
+    finally:
+        kb.close()
