@@ -561,12 +561,7 @@ class KnowledgeBase:
         return view, Changes(scripts=True, revision=self.revision())
 
     def delete_script(self, external_id: str, *, user: str) -> Changes:
-        with self.session() as s:
-            row = s.scalar(select(m.Script).where(m.Script.external_id == external_id))
-            if row is None:
-                raise NotFound(f"话术不存在：{external_id}")
-            s.delete(row)
-            self._audit(s, user, "delete", "script", external_id)
+        self._delete_by_external_id(m.Script, external_id, user=user, kind="script", label="话术")
         return Changes(scripts=True, revision=self.revision())
 
     def scripts(self, kind: str | None = None) -> list[ScriptView]:
@@ -644,13 +639,17 @@ class KnowledgeBase:
         return view, Changes(rules=True, revision=self.revision())
 
     def delete_rule(self, external_id: str, *, user: str) -> Changes:
-        with self.session() as s:
-            row = s.scalar(select(m.RoutingRule).where(m.RoutingRule.external_id == external_id))
-            if row is None:
-                raise NotFound(f"路由规则不存在：{external_id}")
-            s.delete(row)
-            self._audit(s, user, "delete", "routing_rule", external_id)
+        self._delete_by_external_id(m.RoutingRule, external_id, user=user, kind="routing_rule", label="路由规则")
         return Changes(rules=True, revision=self.revision())
+
+    def _delete_by_external_id(self, model: type[m.RoutingRule] | type[m.Script], external_id: str, *,
+                               user: str, kind: str, label: str) -> None:
+        with self.session() as s:
+            row = s.scalar(select(model).where(model.external_id == external_id))
+            if row is None:
+                raise NotFound(f"{label}不存在：{external_id}")
+            s.delete(row)
+            self._audit(s, user, "delete", kind, external_id)
 
     def routing_rules(self) -> list[RoutingRuleView]:
         with self.session() as s:

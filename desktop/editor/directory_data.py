@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from kb.dto import Changes, DepartmentView, RoutingRuleView, ScriptView
+from kb.dto import DepartmentView, RoutingRuleView, ScriptView
 from kb.errors import ValidationError
 from kb.sample import read_jsonl, read_synonyms
 from kb.service import STALE_DAYS, KnowledgeBase
@@ -76,13 +76,6 @@ def rule_matches(r: RoutingRuleView, needle: str, department_name: str = "") -> 
 # ------------------------------------------------------------------ scripts
 def script_matches(sc: ScriptView, needle: str) -> bool:
     return needle.lower() in " ".join((sc.external_id, sc.kind, sc.title, sc.body)).lower()
-
-
-def save_script(kb: KnowledgeBase, data: Mapping[str, Any], *, user: str) -> tuple[str, Changes]:
-    with kb.session() as s:
-        row, _changed = kb.upsert_script(s, data, user=user)
-        ext = row.external_id
-    return ext, Changes(scripts=True, revision=kb.revision())
 
 
 def script_variables(body: str) -> list[str]:

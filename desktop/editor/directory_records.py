@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -102,6 +103,46 @@ class _FormTab(RecordTab):
 
     def save(self) -> None:  # pragma: no cover - every tab overrides
         raise NotImplementedError
+
+    def _save_record(self, data: dict[str, Any], save: Callable[..., tuple[Any, Changes]]) -> None:
+        """Save ``data`` with the service call ``save(data, user=)`` on the write queue."""
+        if self.current is None and data["external_id"] and any(r.external_id == data["external_id"]
+                                                                 for r in self.rows):
+            self.show_error(f"编号 {data['external_id']} 已被使用")
+            return
+        user = self.ctx.user
+
+        def work() -> tuple[str, Changes]:
+            view, changes = save(data, user=user)
+            self.apply_to_engine(changes)
+            return str(view.external_id), changes
+
+        def done(result: tuple[str, Changes]) -> None:
+            ext, changes = result
+            self._select_after = ext
+            self.committed(changes, f"已保存{self.title} {ext}")
+            self.refresh()
+
+        self.error.clear()
+        self._write(work, done)
+
+    def _delete_record(self, delete: Callable[..., Changes]) -> None:
+        """Delete the current record with the service call ``delete(external_id, user=)``."""
+        if self.current is None:
+            return
+        user, ext = self.ctx.user, self.current.external_id
+
+        def work() -> Changes:
+            changes = delete(ext, user=user)
+            self.apply_to_engine(changes)
+            return changes
+
+        def done(changes: Changes) -> None:
+            self.new()
+            self.committed(changes, f"已删除{self.title} {ext}")
+            self.refresh()
+
+        self._write(work, done)
 
     @staticmethod
     def _select(table: QTableWidget, external_id: str) -> bool:
@@ -538,42 +579,10 @@ class RulesTab(_FormTab):
         if not data["keywords"] and not data["category"]:
             self.show_error("关键词和分类至少填一项，否则这条规则永远不会命中")
             return
-        if self.current is None and data["external_id"] and any(r.external_id == data["external_id"]
-                                                                 for r in self.rows):
-            self.show_error(f"编号 {data['external_id']} 已被使用")
-            return
-        kb, user = self.ctx.kb, self.ctx.user
-
-        def work() -> tuple[str, Changes]:
-            view, changes = kb.save_rule(data, user=user)
-            self.apply_to_engine(changes)
-            return view.external_id, changes
-
-        self.error.clear()
-        self._write(work, self._saved)
-
-    def _saved(self, result: tuple[str, Changes]) -> None:
-        ext, changes = result
-        self._select_after = ext
-        self.committed(changes, f"已保存路由规则 {ext}")
-        self.refresh()
+        self._save_record(data, self.ctx.kb.save_rule)
 
     def delete(self) -> None:
-        if self.current is None:
-            return
-        kb, user, ext = self.ctx.kb, self.ctx.user, self.current.external_id
-
-        def work() -> Changes:
-            changes = kb.delete_rule(ext, user=user)
-            self.apply_to_engine(changes)
-            return changes
-
-        def done(changes: Changes) -> None:
-            self.new()
-            self.committed(changes, f"已删除路由规则 {ext}")
-            self.refresh()
-
-        self._write(work, done)
+        self._delete_record(self.ctx.kb.delete_rule)
 
 
 # =================================================================== scripts
@@ -790,40 +799,7 @@ class ScriptsTab(_FormTab):
                 "title": self.script_title.text().strip(), "body": self.body.toPlainText().strip()}
 
     def save(self) -> None:
-        data = self.record()
-        if self.current is None and data["external_id"] and any(s.external_id == data["external_id"]
-                                                                 for s in self.rows):
-            self.show_error(f"编号 {data['external_id']} 已被使用")
-            return
-        kb, user = self.ctx.kb, self.ctx.user
-
-        def work() -> tuple[str, Changes]:
-            ext, changes = dd.save_script(kb, data, user=user)
-            self.apply_to_engine(changes)
-            return ext, changes
-
-        self.error.clear()
-        self._write(work, self._saved)
-
-    def _saved(self, result: tuple[str, Changes]) -> None:
-        ext, changes = result
-        self._select_after = ext
-        self.committed(changes, f"已保存话术 {ext}")
-        self.refresh()
+        self._save_record(self.record(), self.ctx.kb.save_script)
 
     def delete(self) -> None:
-        if self.current is None:
-            return
-        kb, user, ext = self.ctx.kb, self.ctx.user, self.current.external_id
-
-        def work() -> Changes:
-            changes = kb.delete_script(ext, user=user)
-            self.apply_to_engine(changes)
-            return changes
-
-        def done(changes: Changes) -> None:
-            self.new()
-            self.committed(changes, f"已删除话术 {ext}")
-            self.refresh()
-
-        self._write(work, done)
+        self._delete_record(self.ctx.kb.delete_script)
