@@ -17,6 +17,8 @@ from indexer import analysis
 from indexer.errors import IndexCorrupt
 from indexer.hits import IndexStatus, SearchHit
 from indexer.index import SearchIndex
+from indexer import history as work_order_history
+from indexer.history import PastCase
 from indexer.routing import CategorySuggestion, DepartmentSuggestion, Router
 from kb.alerts import Alert, AlertLexicon
 from kb.deadlines import DEFAULT_RULES, DeadlineRule, compute_due_at, rules_from_records
@@ -30,6 +32,8 @@ log = logging.getLogger(__name__)
 DEADLINE_SETTING = "deadline_rules"
 # Alert kinds that mean a live danger to life or property (the 1-hour deadline).
 DANGER_KINDS = frozenset({"police", "fire", "medical", "traffic", "self_harm"})
+# Search hits fetched per suggestion: the first ``limit`` are the answers, all vote for their department.
+ROUTING_HITS = 20
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,7 @@ class Suggestion:
     place: Place = field(default_factory=lambda: Place(None, None, ""))
     urgency: str = "normal"
     due_at: datetime | None = None
+    similar_open: tuple[PastCase, ...] = ()  # open cases at the same place with similar text
 
     def to_json(self) -> dict[str, Any]:
         """The ``huiyin suggest`` response fields (a stable contract: add, don't rename)."""
@@ -61,6 +66,9 @@ class Suggestion:
             "place": {"district": self.place.district, "street": self.place.street},
             "urgency": self.urgency,
             "due_at": self.due_at.isoformat(sep=" ") if self.due_at else None,
+            "similar_open": [{"id": c.id, "received_at": c.received_at.isoformat(sep=" "), "status": c.status,
+                              "text": c.text[:120], "district": c.district, "street": c.street,
+                              "similarity": c.similarity} for c in self.similar_open],
         }
 
 
@@ -73,7 +81,9 @@ class _Lexicons:
         self.alerts = AlertLexicon.from_records(terms, kinds)
         places = kb.places()
         self.gazetteer = Gazetteer(places) if places else None
-        self.router = Router(kb.departments(), kb.routing_rules())
+        # The work-order history summary attached to this base by Engine.open (None: rules and entries only).
+        self.history = work_order_history.attached(kb)
+        self.router = Router(kb.departments(), kb.routing_rules(), history=self.history)
         stored = kb.get_setting(DEADLINE_SETTING)
         self.deadlines: list[DeadlineRule] = (rules_from_records(stored["rules"]) if stored
                                               else list(DEFAULT_RULES))
@@ -103,6 +113,8 @@ class Engine:
         except IndexCorrupt:
             log.warning("search index unreadable, recreating it from the database")
             index = SearchIndex.reset(paths.index_dir)
+        # Load the work-order history summary beside the index; it catches up in the background.
+        work_order_history.attach(kb, paths.index_dir)
         engine = cls(paths, kb, index)
         if sync:
             engine.sync()
@@ -187,14 +199,24 @@ class Engine:
             from_text = self.locate(text)
             place = Place(place.district or from_text.district, place.street or from_text.street,
                           place.matched or from_text.matched)
-        hits = self.index.suggest(text, limit=max(limit, 10), synonyms=lex.synonyms) if text.strip() else []
-        categories = lex.router.categories(hits)
-        departments = lex.router.departments_for(text, place, hits, categories)
+        hits = (self.index.suggest(text, limit=max(limit, ROUTING_HITS), synonyms=lex.synonyms)
+                if text.strip() else [])
+        nearest: list[PastCase] = []
+        similar_open: tuple[PastCase, ...] = ()
+        if lex.history is not None:
+            lex.history.maybe_catch_up()  # picks up work orders saved since (in a background thread)
+            if text.strip():
+                nearest = lex.history.similar(text, limit=30, min_similarity=0.2)
+                if place.district:  # open cases at the same place with similar text
+                    similar_open = tuple(c for c in nearest if c.status != "closed" and c.similarity >= 0.35
+                                         and c.district == place.district
+                                         and (not place.street or c.street == place.street))[:3]
+        routing = lex.router.route(text, place, hits, now=now, similar=nearest)
         repeat = tuple(self.kb.work_orders_by_phone(phone)) if phone.strip() else ()
         urgency = ("danger" if any(a.kind in DANGER_KINDS for a in alerts)
                    else "urgent" if alerts else "normal")
         due_at = compute_due_at((now or datetime.now()).replace(microsecond=0), request_type or "help", urgency,
                                 lex.deadlines) if text.strip() else None
-        return Suggestion(answers=tuple(hits[:limit]), departments=tuple(departments),
-                          categories=tuple(categories), alerts=alerts, repeat=repeat, place=place,
-                          urgency=urgency, due_at=due_at)
+        return Suggestion(answers=tuple(hits[:limit]), departments=routing.departments,
+                          categories=routing.categories, alerts=alerts, repeat=repeat, place=place,
+                          urgency=urgency, due_at=due_at, similar_open=similar_open)

@@ -1,21 +1,59 @@
 """Who handles the case and why: department and category suggestions.
 
 Evidence, each turned into reasons an agent can check at a glance:
-(a) routing rules editors maintain (category and/or keywords, optionally a
-district), with the territorial fallback "职责不清 → 属地区政府";
-(b) the owners of the best-matching knowledge entries;
-(c) similar past work orders (see :mod:`indexer.history`, when present).
+
+(a) **routing rules** editors maintain: category and/or keywords, optionally a
+    district. Every condition a rule names must hold (keywords: any one of
+    them in the text; category: among the suggested categories, weighted by
+    its likelihood; district: the place of the case). A rule with neither
+    keywords nor category is a **fallback** ("职责不清 → 属地区政府"): it is
+    offered lower down, and leads when no other evidence is clear;
+(b) **similar past work orders** (:mod:`indexer.history`): the departments
+    cases like this were dispatched to, recent ones counting more, returned
+    (退单) ones counting against; the nearest recent case is quoted;
+(c) the **owners of the best-matching knowledge entries** (a score-weighted
+    vote of the top search hits) and departments whose **name or duties** the
+    caller mentions ("社保局", "省立中山图书馆").
+
+Each source gives a distribution over departments (sums to at most 1), added
+with the weights below; scores are comparable across calls (about 0-2).
+Categories come from the history and from the categories of the matched entries.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
+from indexer import analysis
+from indexer.history import CAT_BASE, PastCase, WorkOrderHistory, case_terms
 from indexer.hits import SearchHit
 from kb.dto import DepartmentView, RoutingRuleView
 from kb.place import Place
+
+__all__ = ["CategorySuggestion", "DepartmentSuggestion", "Router", "Routing"]
+
+#: Hits of the answer search that vote for their owner department.
+VOTE_HITS = 20
+W_ENTRIES = 1.0
+W_NAMES = 1.0
+W_HISTORY = 1.0
+W_RULES = 1.0
+NAME_THRESHOLD = 0.3
+DUTIES_THRESHOLD = 0.3
+W_DUTIES = 0.5
+#: Below this best score the responsibility counts as unclear and a matching fallback rule leads.
+UNCLEAR = 0.45
+W_CAT_HISTORY = 1.0
+W_CAT_ENTRIES = 0.5
+
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_PAREN = re.compile(r"[（(]([^）)]*)[）)]")
+_PREFIX = re.compile(r"^(中华人民共和国|中国共产党|中共|中国|[\u4e00-\u9fff]{2}省|[\u4e00-\u9fff]{2}市|省|市)")
 
 
 @dataclass(frozen=True)
@@ -34,66 +72,300 @@ class CategorySuggestion:
     score: float
 
 
+@dataclass(frozen=True)
+class Routing:
+    """The routing part of a suggestion."""
+
+    departments: tuple[DepartmentSuggestion, ...] = ()
+    categories: tuple[CategorySuggestion, ...] = ()
+    similar: tuple[PastCase, ...] = ()  # nearest recent cases (any place)
+
+
 @dataclass
 class _Tally:
     score: float = 0.0
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[tuple[float, str]] = field(default_factory=list)
 
-    def add(self, score: float, reason: str) -> None:
+    def add(self, score: float, reason: str = "") -> None:
         self.score += score
-        if reason not in self.reasons:
-            self.reasons.append(reason)
+        if reason and all(r != reason for _, r in self.reasons):
+            self.reasons.append((abs(score), reason))
+
+    def top_reasons(self, n: int = 4) -> tuple[str, ...]:
+        return tuple(r for _, r in sorted(self.reasons, key=lambda x: -x[0])[:n])
+
+
+def _grams(text: str) -> set[str]:
+    folded = analysis.fold_aligned(text)
+    out: set[str] = set()
+    for run in _CJK_RUN.findall(folded):
+        out.update(run[i : i + 2] for i in range(len(run) - 1))
+    return out
+
+
+def name_forms(name: str, short_name: str = "") -> set[str]:
+    """Ways a caller may name a department: full name, short name, without prefix or brackets."""
+    forms = {name, short_name}
+    for inner in _PAREN.findall(name):
+        forms.update(re.split(r"[、，,]", inner))
+    base = _PAREN.sub("", name)
+    forms.add(base)
+    for f in list(forms):
+        stripped = _PREFIX.sub("", f)
+        if stripped != f:
+            forms.add(stripped)
+    return {f.strip() for f in forms if len(f.strip()) >= 2}
+
+
+class _NameMatcher:
+    """Departments whose name (or duties) the text mentions, by idf-weighted character bigrams."""
+
+    def __init__(self, departments: Iterable[DepartmentView]) -> None:
+        self.names: dict[int, set[str]] = {}
+        self.duties: dict[int, set[str]] = {}
+        for d in departments:
+            grams: set[str] = set()
+            for form in name_forms(d.name, d.short_name):
+                grams |= _grams(form)
+            self.names[d.id] = grams
+            if d.duties.strip():
+                self.duties[d.id] = _grams(d.duties)
+        self.name_index = self._invert(self.names)
+        self.duty_index = self._invert(self.duties)
+        n = max(1, len(self.names))
+        self.name_idf = {g: math.log(1.0 + n / len(ids)) for g, ids in self.name_index.items()}
+        self.name_norm = {d: sum(self.name_idf[g] for g in gs) or 1.0 for d, gs in self.names.items()}
+        m = max(1, len(self.duties))
+        self.duty_idf = {g: math.log(1.0 + m / len(ids)) for g, ids in self.duty_index.items()}
+
+    @staticmethod
+    def _invert(table: dict[int, set[str]]) -> dict[str, set[int]]:
+        inv: dict[str, set[int]] = defaultdict(set)
+        for d, grams in table.items():
+            for g in grams:
+                inv[g].add(d)
+        return dict(inv)
+
+    def match(self, text: str) -> tuple[dict[int, tuple[float, list[str]]], dict[int, tuple[float, list[str]]]]:
+        """(name scores, duty scores): dept → (0..1, matched grams)."""
+        grams = _grams(text[:300])
+        names: dict[int, tuple[float, list[str]]] = {}
+        hit: dict[int, list[str]] = defaultdict(list)
+        for g in grams:
+            for d in self.name_index.get(g, ()):
+                hit[d].append(g)
+        for d, gs in hit.items():
+            names[d] = (sum(self.name_idf[g] for g in gs) / self.name_norm[d], gs)
+        duties: dict[int, tuple[float, list[str]]] = {}
+        if self.duties and grams:
+            qn = sum(self.duty_idf.get(g, 0.0) for g in grams) or 1.0
+            dhit: dict[int, list[str]] = defaultdict(list)
+            for g in grams:
+                for d in self.duty_index.get(g, ()):
+                    dhit[d].append(g)
+            for d, gs in dhit.items():
+                duties[d] = (sum(self.duty_idf[g] for g in gs) / qn, gs)
+        return names, duties
+
+
+def _join_grams(text: str, grams: Sequence[str]) -> str:
+    """Matched bigrams shown as the runs of the text they cover ("农业资源", not "农业、业资、资源")."""
+    folded = analysis.fold_aligned(text)
+    covered = [False] * len(folded)
+    for g in grams:
+        start = folded.find(g)
+        while start >= 0:
+            covered[start] = covered[start + 1] = True
+            start = folded.find(g, start + 1)
+    runs, cur = [], ""
+    for ch, c in zip(text, covered, strict=False):
+        if c:
+            cur += ch
+        elif cur:
+            runs.append(cur)
+            cur = ""
+    if cur:
+        runs.append(cur)
+    runs = sorted(set(runs), key=len, reverse=True)[:3]
+    return "、".join(runs)
 
 
 class Router:
-    """Ranks departments and categories from rules, matched entries and history."""
+    """Ranks departments and categories from rules, history, matched entries and department names."""
 
-    def __init__(self, departments: Sequence[DepartmentView], rules: Sequence[RoutingRuleView]) -> None:
+    def __init__(self, departments: Sequence[DepartmentView], rules: Sequence[RoutingRuleView],
+                 history: WorkOrderHistory | None = None) -> None:
         self.departments = {d.id: d for d in departments if d.active}
         self.rules = [r for r in rules if r.active and r.department_id in self.departments]
+        self.history = history
+        self._names = _NameMatcher(self.departments.values())
 
-    def categories(self, hits: Sequence[SearchHit], limit: int = 3) -> list[CategorySuggestion]:
+    # -------------------------------------------------------------- categories
+    def categories(self, hits: Sequence[SearchHit], limit: int = 3, *, text: str = "",
+                   now: datetime | None = None) -> list[CategorySuggestion]:
         votes: dict[str, float] = defaultdict(float)
+        entry_votes: dict[str, float] = defaultdict(float)
         for rank, hit in enumerate(hits[:10]):
             if hit.category:
-                votes[hit.category] += 1.0 / (rank + 1)
-        total = sum(votes.values()) or 1.0
+                entry_votes[hit.category] += 1.0 / (rank + 1)
+        total = sum(entry_votes.values())
+        for name, v in entry_votes.items():
+            votes[name] += W_CAT_ENTRIES * v / total
+        if self.history is not None and text.strip():
+            scored = [c for c in self.history.categories_for(text, now=now, limit=10) if c.score > 0]
+            htotal = sum(c.score for c in scored)
+            for c in scored:
+                votes[self.history.category_name(c.key)] += W_CAT_HISTORY * c.score / htotal
+        norm = sum(votes.values()) or 1.0
         ranked = sorted(votes.items(), key=lambda kv: -kv[1])[:limit]
-        return [CategorySuggestion(name, round(v / total, 4)) for name, v in ranked]
+        return [CategorySuggestion(name, round(v / norm, 4)) for name, v in ranked]
+
+    # -------------------------------------------------------------- departments
+    def route(self, text: str, place: Place, hits: Sequence[SearchHit], *, now: datetime | None = None,
+              limit: int = 5, category_limit: int = 3, similar: Sequence[PastCase] | None = None) -> Routing:
+        """Categories, departments (with reasons) and the nearest recent cases for a call text.
+
+        ``similar``: the nearest recent cases when the caller already looked them up.
+        """
+        vec = case_terms(text) if text.strip() else {}
+        categories = self.categories(hits, category_limit, text=text, now=now)
+        if similar is None:
+            similar = self.history.similar(vec, limit=5) if self.history is not None and vec else []
+        similar = list(similar[:5])
+        departments = self._departments(text, vec, place, hits, categories, similar, now=now, limit=limit)
+        return Routing(departments=tuple(departments), categories=tuple(categories), similar=tuple(similar[:3]))
 
     def departments_for(self, text: str, place: Place, hits: Sequence[SearchHit],
-                        categories: Sequence[CategorySuggestion], limit: int = 5) -> list[DepartmentSuggestion]:
+                        categories: Sequence[CategorySuggestion], limit: int = 5, *,
+                        now: datetime | None = None) -> list[DepartmentSuggestion]:
+        vec = case_terms(text) if text.strip() else {}
+        similar = self.history.similar(vec, limit=5) if self.history is not None and vec else []
+        return self._departments(text, vec, place, hits, categories, similar, now=now, limit=limit)
+
+    def _departments(self, text: str, vec: dict[str, float], place: Place, hits: Sequence[SearchHit],
+                     categories: Sequence[CategorySuggestion], similar: Sequence[PastCase], *,
+                     now: datetime | None, limit: int) -> list[DepartmentSuggestion]:
         tallies: dict[int, _Tally] = defaultdict(_Tally)
-        cats = {c.name: c.score for c in categories}
+        self._rule_evidence(text, place, categories, tallies)
+        self._entry_evidence(hits, tallies)
+        self._name_evidence(text, tallies)
+        self._history_evidence(vec, similar, now, tallies)
+        fallbacks = self._fallbacks(place)
+        best = max((t.score for t in tallies.values()), default=0.0)
+        for rule in fallbacks:
+            strength = rule.priority / 100.0
+            where = rule.district or place.district or "属地"
+            if best < UNCLEAR:
+                score = best + 0.05 * strength + 0.01
+                why = rule.note or f"职责不清，按属地兜底：{where}"
+            else:
+                score = 0.2 * strength
+                why = rule.note or f"属地兜底：{where}"
+            tallies[rule.department_id].add(score, why)
+        ranked = sorted(((d, t) for d, t in tallies.items() if t.score > 0), key=lambda kv: -kv[1].score)
+        return [self._suggestion(dept_id, tally) for dept_id, tally in ranked[:limit]]
+
+    def _fallbacks(self, place: Place) -> list[RoutingRuleView]:
+        out = []
         for rule in self.rules:
+            if rule.keywords or rule.category:
+                continue
             if rule.district and rule.district != place.district:
                 continue
-            matched = [k for k in rule.keywords if k and k in text]
-            cat_score = max((s for c, s in cats.items()
-                             if rule.category and (c == rule.category or c.startswith(rule.category + "/"))),
-                            default=0.0)
-            if rule.keywords and not matched and not cat_score:
+            out.append(rule)
+        # A district's own fallback beats a citywide one.
+        out.sort(key=lambda r: (not r.district, -r.priority))
+        return out[:1]
+
+    def _rule_evidence(self, text: str, place: Place, categories: Sequence[CategorySuggestion],
+                       tallies: dict[int, _Tally]) -> None:
+        folded = analysis.fold_aligned(text)
+        cats = {c.name: c.score for c in categories}
+        best_cat = max(cats.values(), default=0.0) or 1.0
+        for rule in self.rules:
+            if not rule.keywords and not rule.category:
+                continue  # fallback, handled last
+            if rule.district and rule.district != place.district:
                 continue
-            if rule.category and not cat_score and not matched:
+            matched = [k for k in rule.keywords if k and analysis.fold_aligned(k) in folded]
+            if rule.keywords and not matched:
                 continue
+            cat_factor = 1.0
+            if rule.category:
+                prefix = rule.category.rstrip("/") + "/"
+                s = max((v for c, v in cats.items() if c == rule.category or c.startswith(prefix)), default=0.0)
+                if s <= 0:
+                    continue
+                cat_factor = s / best_cat  # 1.0 when it is the most likely category
             strength = rule.priority / 100.0
-            if not rule.keywords and not rule.category:  # territorial fallback
-                tallies[rule.department_id].add(0.15 * strength,
-                                                rule.note or f"属地兜底：{place.district}")
-                continue
-            why = rule.note or "路由规则"
+            bits = []
             if matched:
-                why += f"（关键词「{'、'.join(matched[:3])}」）"
-            tallies[rule.department_id].add(strength * (1.0 + 0.2 * len(matched) + cat_score), why)
-        top = hits[0].score if hits else 1.0
-        for rank, hit in enumerate(hits[:5]):
+                bits.append(f"关键词「{'、'.join(matched[:3])}」")
+            if rule.category:
+                bits.append(f"分类「{rule.category}」")
+            if rule.district:
+                bits.append(f"属地「{rule.district}」")
+            why = (rule.note or "路由规则") + "（" + "，".join(bits) + "）"
+            score = W_RULES * strength * cat_factor * (1.0 + 0.1 * max(0, len(matched) - 1))
+            tallies[rule.department_id].add(score, why)
+
+    def _entry_evidence(self, hits: Sequence[SearchHit], tallies: dict[int, _Tally]) -> None:
+        votes: dict[int, float] = defaultdict(float)
+        titles: dict[int, list[str]] = defaultdict(list)
+        top = hits[0].score if hits else 0.0
+        if top <= 0:
+            return
+        for rank, hit in enumerate(hits[:VOTE_HITS]):
             if hit.department_id in self.departments:
-                weight = 0.8 * (hit.score / top if top else 0.0) / (1 + 0.5 * rank)
-                tallies[hit.department_id].add(weight, f"口径「{hit.title}」的承办单位")
-        ranked = sorted(tallies.items(), key=lambda kv: -kv[1].score)[:limit]
-        return [self._suggestion(dept_id, tally) for dept_id, tally in ranked]
+                assert hit.department_id is not None
+                votes[hit.department_id] += (hit.score / top) / (1.0 + 0.5 * rank)
+                titles[hit.department_id].append(hit.title)
+        total = sum(votes.values())
+        for dept_id, v in votes.items():
+            shown = "」「".join(titles[dept_id][:2])
+            tallies[dept_id].add(W_ENTRIES * v / total, f"口径「{shown}」的承办单位")
+
+    def _name_evidence(self, text: str, tallies: dict[int, _Tally]) -> None:
+        names, duties = self._names.match(text)
+        for dept_id, (score, grams) in names.items():
+            if score >= NAME_THRESHOLD:
+                tallies[dept_id].add(W_NAMES * score, f"来电提到单位名称「{_join_grams(text, grams)}」")
+        for dept_id, (score, grams) in duties.items():
+            if score >= DUTIES_THRESHOLD:
+                tallies[dept_id].add(W_DUTIES * score, f"职责含「{_join_grams(text, grams)}」")
+
+    def _history_evidence(self, vec: dict[str, float], similar: Sequence[PastCase], now: datetime | None,
+                          tallies: dict[int, _Tally]) -> None:
+        if self.history is None or not vec:
+            return
+        scored = [c for c in self.history.departments(vec, now=now, limit=10) if c.key in self.departments]
+        positive = sum(c.score for c in scored if c.score > 0) or 1.0
+        for c in scored:
+            words = "、".join(c.terms[:3])
+            if c.score > 0:
+                tallies[c.key].add(W_HISTORY * c.score / positive,
+                                   f"相似历史工单多派此单位（「{words}」，近期约 {c.support:.0f} 件）")
+            else:
+                tallies[c.key].add(W_HISTORY * c.score / positive, f"相似工单曾被此单位退单（「{words}」）")
+        returned: dict[int, int] = defaultdict(int)
+        for case in similar:
+            if case.department_id not in self.departments:
+                continue
+            assert case.department_id is not None
+            if case.returned:
+                returned[case.department_id] += 1
+            elif case.department_id in tallies:
+                tallies[case.department_id].add(
+                    0.05 * case.similarity,
+                    f"相似工单 {case.received_at:%Y-%m-%d}「{case.text[:24]}」派此单位")
+        for dept_id, n in returned.items():
+            tallies[dept_id].add(-0.1 * n, f"{n} 件相似工单被此单位退单")
 
     def _suggestion(self, dept_id: int, tally: _Tally) -> DepartmentSuggestion:
         d = self.departments[dept_id]
         return DepartmentSuggestion(id=d.id, external_id=d.external_id, name=d.name,
-                                    score=round(tally.score, 4), reasons=tuple(tally.reasons[:4]), phones=d.phones)
+                                    score=round(tally.score, 4), reasons=tally.top_reasons(), phones=d.phones)
+
+
+def is_category_key(key: int) -> bool:
+    return key >= CAT_BASE

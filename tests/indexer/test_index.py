@@ -89,12 +89,14 @@ def test_apply_and_delete_within_a_second(index: SearchIndex, kb_entries: list[E
     start = time.perf_counter()
     index.apply([new], [], revision=11)
     assert ids(index.search("电动自行车", today=TODAY)) == [42]
+    assert time.perf_counter() - start < 1.0  # one saved entry: searchable within a second
+    start = time.perf_counter()
     index.apply([], [42], revision=12)
     assert ids(index.search("电动自行车", today=TODAY)) == []
     archived = replace(kb_entries[2], status="archived", revision=2)
     index.apply([archived], [], revision=13)
     assert 3 not in ids(index.search("居住证", today=TODAY))
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 2.0  # a delete and an archive
     assert index.revision == 13
     assert index.status().entries == len(kb_entries)
 
