@@ -41,10 +41,12 @@ Rows = list[tuple[int, dict[str, Any]]]
 
 
 class ImportWizard(QWidget):
-    """Pick a file and a kind, check it (a dry run), then confirm the import.
+    """Pick a file and a kind, check it (a dry run), fix bad rows in place, then confirm the import.
 
     The check runs the very import code in a transaction that is rolled back,
     so the preview's counts and row errors are exactly what the import does.
+    Bad rows are listed first in the preview and can be edited there; the next
+    check and the import use the edited rows (the file itself is not changed).
     Emits :attr:`imported` with the :class:`ImportResult` after a real import.
     """
 
@@ -55,6 +57,10 @@ class ImportWizard(QWidget):
         super().__init__(parent)
         self.kb, self.tasks, self.user = kb, tasks, user
         self._checked: tuple[str, str] | None = None  # (path, kind) of the last clean dry run
+        self._rows: Rows | None = None  # rows of the file at ``_rows_path``, with in-place fixes
+        self._rows_path = ""
+        self._cols: list[str] = []
+        self._filling = False
         self.kind = QComboBox()
         self.kind.setAccessibleName("导入类型")
         for code, label in KINDS.items():
@@ -72,7 +78,10 @@ class ImportWizard(QWidget):
         self.summary.setObjectName("hintLabel")
         self.preview = QTableWidget(0, 0)
         self.preview.setAccessibleName("导入预览")
-        self.preview.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.preview.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
+                                     | QAbstractItemView.EditTrigger.EditKeyPressed
+                                     | QAbstractItemView.EditTrigger.AnyKeyPressed)
+        self.preview.setToolTip("双击或直接输入可修改单元格；修改后请重新检查")
         self.preview.verticalHeader().hide()
         self.errors = QTableWidget(0, 3)
         self.errors.setAccessibleName("错误行")
@@ -117,12 +126,30 @@ class ImportWizard(QWidget):
         self.confirm.clicked.connect(self.run_import)
         self.export.clicked.connect(self._export)
         self.path.textChanged.connect(lambda _t: self._invalidate())
+        self.preview.itemChanged.connect(self._cell_edited)
         self.kind.currentIndexChanged.connect(lambda _i: self._invalidate())
 
     # ------------------------------------------------------------ state
     def _invalidate(self) -> None:
         self._checked = None
         self.confirm.setEnabled(False)
+        if self.path.text().strip() != self._rows_path:  # another file: forget fixes made to the old one
+            self._rows, self._rows_path = None, ""
+
+    def _cell_edited(self, item: QTableWidgetItem) -> None:
+        """A fix typed into the preview: update the pending rows, require a new check."""
+        if self._filling or self._rows is None or item.column() == 0:
+            return
+        number_item = self.preview.item(item.row(), 0)
+        if number_item is None:
+            return
+        number, field = int(number_item.text()), self._cols[item.column() - 1]
+        for n, rec in self._rows:
+            if n == number:
+                rec[field] = item.text()
+                break
+        self._invalidate()
+        self.summary.setText(f"已修改第 {number} 行的 {field}：请重新检查（文件本身未改动）。")
 
     def _busy(self, on: bool) -> None:
         for b in (self.check, self.browse, self.export):
@@ -149,9 +176,10 @@ class ImportWizard(QWidget):
             return
         wanted = str(self.kind.currentData() or "")
         kb, user = self.kb, self.user
+        edited = self._rows if self._rows_path == path else None
 
         def work() -> tuple[str, Rows, ImportResult | None, list[RowError]]:
-            rows = read_rows(Path(path))
+            rows = edited if edited is not None else read_rows(Path(path))
             kind = wanted or guess_kind(rows)
             try:
                 return kind, rows, import_rows(kb, kind, rows, user=user, dry_run=True), []
@@ -167,13 +195,14 @@ class ImportWizard(QWidget):
 
     def _show_check(self, path: str, kind: str, rows: Rows, result: ImportResult | None,
                     errors: list[RowError]) -> None:
+        self._rows, self._rows_path = rows, path
         self._fill_preview(kind, rows, errors)
         self._fill_errors(errors)
         label = KINDS.get(kind, kind)
         if result is None:
             bad_rows = len({e.row for e in errors})
-            self.summary.setText(f"{label}：共 {len(rows)} 行，其中 {bad_rows} 行有问题（{len(errors)} 处）。"
-                                 "请修改文件后重新检查；知识库未做任何更改。")
+            self.summary.setText(f"{label}：共 {len(rows)} 行，其中 {bad_rows} 行有问题（{len(errors)} 处），"
+                                 "已排在预览最前。可直接在预览中修改后重新检查，或修改文件；知识库未做任何更改。")
             self._invalidate()
             return
         self.summary.setText(f"{label}：共 {result.rows} 行，检查通过。将新增 {result.created}、更新 "
@@ -186,18 +215,24 @@ class ImportWizard(QWidget):
         known = KIND_FIELDS.get(kind, ())
         cols = [f for f in known if f in present] + sorted(present - set(known))
         bad = {e.row for e in errors}
+        self._cols = cols
+        self._filling = True
         self.preview.clear()
         self.preview.setColumnCount(len(cols) + 1)
         self.preview.setHorizontalHeaderLabels(["行", *cols])
-        shown = rows[:PREVIEW_ROWS]
+        # Every bad row first (so each can be fixed here), then the start of the file.
+        shown = [r for r in rows if r[0] in bad] + [r for r in rows[:PREVIEW_ROWS] if r[0] not in bad]
         self.preview.setRowCount(len(shown))
         for i, (n, rec) in enumerate(shown):
             values = [str(n)] + [_cell(rec.get(c)) for c in cols]
             for j, value in enumerate(values):
                 item = QTableWidgetItem(value)
+                if j == 0:
+                    item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
                 if n in bad:
                     item.setBackground(BAD_BRUSH)
                 self.preview.setItem(i, j, item)
+        self._filling = False
         self.preview.resizeColumnsToContents()
         for j in range(self.preview.columnCount()):
             self.preview.setColumnWidth(j, min(self.preview.columnWidth(j), 260))
@@ -219,9 +254,10 @@ class ImportWizard(QWidget):
             return
         path, kind = self._checked
         kb, user = self.kb, self.user
+        rows = self._rows if self._rows_path == path and self._rows is not None else None
 
-        def work() -> ImportResult:
-            return import_rows(kb, kind, read_rows(Path(path)), user=user)
+        def work() -> ImportResult:  # exactly the rows that passed the check (with in-place fixes)
+            return import_rows(kb, kind, rows if rows is not None else read_rows(Path(path)), user=user)
 
         self._busy(True)
         self.summary.setText("正在导入…")

@@ -207,6 +207,42 @@ def test_import_wizard_lists_bad_rows_and_changes_nothing(qtbot: QtBot, wizard: 
     assert env.kb.stats().entries == before
 
 
+def test_import_wizard_fixes_bad_rows_in_place(qtbot: QtBot, wizard: ImportWizard, env: Env,
+                                               tmp_path: Path) -> None:
+    """A department's Excel list with two bad rows, fixed in the wizard, then imported."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["编号", "名称", "层级", "属地", "电话"])
+    ws.append(["D-T1", "测试区城管执法队", "district", "朝阳区", "010-12345678"])
+    ws.append(["D-T2", "", "street", "朝阳区", ""])  # no name
+    ws.append(["D-T3", "测试街道办事处", "街道", "朝阳区", ""])  # bad level
+    path = tmp_path / "depts.xlsx"
+    wb.save(path)
+    before = env.kb.stats().departments
+    wizard.kind.setCurrentIndex(wizard.kind.findData("departments"))
+    wizard.path.setText(str(path))
+    wizard.run_check()
+    wait_idle(qtbot, wizard.tasks)
+    assert "2 行有问题" in wizard.summary.text() and not wizard.confirm.isEnabled()
+    header = [wizard.preview.horizontalHeaderItem(c).text() for c in range(wizard.preview.columnCount())]
+    rows = {wizard.preview.item(r, 0).text(): r for r in range(wizard.preview.rowCount())}
+    assert list(rows)[:2] == ["3", "4"]  # bad rows first
+    wizard.preview.item(rows["3"], header.index("name")).setText("测试社区服务站")
+    assert "重新检查" in wizard.summary.text()
+    wizard.preview.item(rows["4"], header.index("level")).setText("street")
+    wizard.run_check()
+    wait_idle(qtbot, wizard.tasks)
+    assert wizard.confirm.isEnabled(), wizard.summary.text()
+    assert env.kb.stats().departments == before
+    with qtbot.waitSignal(wizard.imported, timeout=5000):
+        qtbot.mouseClick(wizard.confirm, Qt.MouseButton.LeftButton)
+    assert env.kb.stats().departments == before + 3
+    assert env.kb.get_department("D-T2").name == "测试社区服务站"
+    assert env.kb.get_department("D-T3").level == "street"
+
+
 def test_import_wizard_check_then_confirm(qtbot: QtBot, wizard: ImportWizard, env: Env, tmp_path: Path) -> None:
     path = tmp_path / "entries.json"
     records = [{"external_id": "E-NEW1", "title": "新条目一", "answer": "口径一", "department": "D-RL"},
