@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QFont, QKeySequence, QShortcut
@@ -41,9 +41,7 @@ from desktop.widgets.restore_bar import RestoreBar
 from desktop.widgets.search_panel import SearchPanel
 from desktop.widgets.status import StatusPanel
 from desktop.widgets.suggestion_pane import SuggestionPane
-from indexer.engine import Suggestion
 from indexer.hits import SearchHit
-from indexer.routing import DepartmentSuggestion
 from kb import editorial as ed
 from kb import settings as settings_mod
 from kb.alerts import Alert, AlertLexicon
@@ -51,6 +49,10 @@ from kb.dto import BulletinView, Changes, DepartmentView, EntryView, WorkOrderVi
 from kb.errors import ValidationError
 from kb.phones import normalize_phone
 from kb.settings import Settings
+
+if TYPE_CHECKING:  # the engine (whoosh, numpy) loads in the background, not at window start
+    from indexer.engine import Suggestion
+    from indexer.routing import DepartmentSuggestion
 
 log = logging.getLogger(__name__)
 

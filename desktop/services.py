@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from desktop.tasks import TaskManager
-from indexer.engine import Suggestion
 from indexer.hits import IndexStatus, SearchHit
 from kb.alerts import Alert
 from kb.dto import Changes
 from kb.paths import AppPaths
 from kb.service import KnowledgeBase
 from kb.settings import Settings
+
+if TYPE_CHECKING:  # the engine (whoosh, numpy) loads in the background, not at window start
+    from indexer.engine import Suggestion
 
 
 class SearchEngine(Protocol):

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from desktop.widgets.common import section_label
 from desktop.widgets.search_panel import HTML_ROLE, AnswerList, HtmlDelegate
-from indexer.engine import Suggestion
-from indexer.routing import DepartmentSuggestion
+
+if TYPE_CHECKING:  # the engine (whoosh, numpy) loads in the background, not at window start
+    from indexer.engine import Suggestion
+    from indexer.routing import DepartmentSuggestion
 
 DEPT_ROLE = Qt.ItemDataRole.UserRole + 3
 PHONE_LABELS = {"hotline": "电话", "duty": "值班", "transfer": "转接"}
