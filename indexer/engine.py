@@ -14,11 +14,11 @@ from datetime import date, datetime
 from typing import Any
 
 from indexer import analysis
+from indexer import history as work_order_history
 from indexer.errors import IndexCorrupt
+from indexer.history import PastCase
 from indexer.hits import IndexStatus, SearchHit
 from indexer.index import SearchIndex
-from indexer import history as work_order_history
-from indexer.history import PastCase
 from indexer.routing import CategorySuggestion, DepartmentSuggestion, Router
 from kb.alerts import Alert, AlertLexicon
 from kb.deadlines import DEFAULT_RULES, DeadlineRule, compute_due_at, rules_from_records
@@ -33,7 +33,7 @@ DEADLINE_SETTING = "deadline_rules"
 # Alert kinds that mean a live danger to life or property (the 1-hour deadline).
 DANGER_KINDS = frozenset({"police", "fire", "medical", "traffic", "self_harm"})
 # Search hits fetched per suggestion: the first ``limit`` are the answers, all vote for their department.
-ROUTING_HITS = 20
+ROUTING_HITS = 10
 
 
 @dataclass(frozen=True)

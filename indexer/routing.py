@@ -38,7 +38,7 @@ from kb.place import Place
 __all__ = ["CategorySuggestion", "DepartmentSuggestion", "Router", "Routing"]
 
 #: Hits of the answer search that vote for their owner department.
-VOTE_HITS = 20
+VOTE_HITS = 10
 W_ENTRIES = 1.0
 W_NAMES = 1.0
 W_HISTORY = 1.0
