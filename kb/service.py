@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, inspect, select, text
+from sqlalchemy import Engine, and_, delete, func, insert, inspect, or_, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -838,20 +838,24 @@ class KnowledgeBase:
             return work_order_view(row, ext or "")
 
     def iter_work_orders(self, *, since: datetime | None = None, batch: int = 5000) -> Iterator[WorkOrderView]:
-        last = ""
+        """Work orders by (received_at, id), in batches; ``since`` uses the received_at index."""
+        last: tuple[datetime, str] | None = None
         while True:
             with self.session() as s:
-                q = select(m.WorkOrder).where(m.WorkOrder.id > last)
+                q = select(m.WorkOrder)
                 if since is not None:
                     q = q.where(m.WorkOrder.received_at >= since)
-                rows = list(s.scalars(q.order_by(m.WorkOrder.id).limit(batch)))
+                if last is not None:  # keyset pagination: no OFFSET scans over a million rows
+                    q = q.where(or_(m.WorkOrder.received_at > last[0],
+                                    and_(m.WorkOrder.received_at == last[0], m.WorkOrder.id > last[1])))
+                rows = list(s.scalars(q.order_by(m.WorkOrder.received_at, m.WorkOrder.id).limit(batch)))
                 ext = dict(s.execute(select(m.Entry.id, m.Entry.external_id).where(
                     m.Entry.id.in_({r.entry_id for r in rows if r.entry_id}))).all())
                 views = [work_order_view(w, ext.get(w.entry_id or -1, "")) for w in rows]
             if not views:
                 return
             yield from views
-            last = views[-1].id
+            last = (views[-1].received_at, views[-1].id)
 
     # ------------------------------------------------- feedback, search log
     def add_feedback(self, entry_id: int | None, kind: str, *, note: str = "", query: str = "",

@@ -228,3 +228,13 @@ def test_probe_creates_nothing(tmp_path: object) -> None:
     url = f"sqlite:///{Path(str(tmp_path)) / 'empty.sqlite3'}"
     assert KnowledgeBase.probe(url) is None
     assert KnowledgeBase.probe(url) is None  # still empty: nothing was created
+
+
+def test_iter_work_orders_pages_by_time(kb: KnowledgeBase, clock: Clock) -> None:
+    base = datetime(2026, 11, 1, 8, 0)
+    for i in range(7):
+        kb.save_work_order(WorkOrderDraft(id=f"00000000-0000-0000-0000-00000000000{6 - i}",
+                                          received_at=base + timedelta(hours=i % 3), text=f"诉求{i}"), user="a")
+    got = [(w.received_at, w.id) for w in kb.iter_work_orders(batch=2)]
+    assert got == sorted(got) and len(got) == 7
+    assert len(list(kb.iter_work_orders(since=base + timedelta(hours=2), batch=2))) == 2
