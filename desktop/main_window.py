@@ -656,9 +656,15 @@ class MainWindow(QWidget):
         self.call_form.clear_errors()
         self.draft = draft
         self.status.showMessage("正在保存工单…")
-        kb, seat, user = self.services.kb, self.services.settings.seat, self.services.user
-        Op(self.tasks, self, lambda: kb.save_work_order(draft.work_order(seat=seat), user=user)[0],
-           writes=True).success(lambda view: self._saved(draft, view)) \
+        kb, seat, user, engine = self.services.kb, self.services.settings.seat, self.services.user, self.engine
+
+        def save() -> WorkOrderView:
+            view, changes = kb.save_work_order(draft.work_order(seat=seat), user=user)
+            if engine is not None:  # the routing history counts this case at once
+                engine.apply_changes(changes)
+            return view
+
+        Op(self.tasks, self, save, writes=True).success(lambda view: self._saved(draft, view)) \
             .failure(lambda exc: self._save_failed(draft, exc)).run()
 
     def _saved(self, draft: CallDraft, view: WorkOrderView) -> None:

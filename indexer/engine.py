@@ -168,6 +168,10 @@ class Engine:
             self.rebuild()
         elif changes.entries_upserted or changes.entries_deleted:
             self.sync()
+        history = self._lex.history
+        if history is not None:
+            for wid in sorted(changes.workorders):
+                history.add(self.kb.get_work_order(wid))
 
     def reload_lexicons(self) -> None:
         self._lex = _Lexicons(self.kb)

@@ -157,6 +157,15 @@ def test_engine_suggest_output_and_repeat_callers(tmp_path: Path) -> None:
             assert out["due_at"] is not None
             assert sorted(c["id"] for c in out["similar_open"]) == ["w0", "w1", "w2"]  # open, same street
             assert out["place"]["district"] == "朝阳区"
+            # A work order saved on this seat counts in the history at once (apply_changes).
+            history = work_order_history.attached(kb)
+            assert history is not None
+            before = len(history.similar("望京工地夜里施工噪音太吵", limit=30, min_similarity=0.2))
+            _, changes = kb.save_work_order(WorkOrderDraft(
+                id="w-new", received_at=NOW, text="望京工地夜里施工噪音太吵", district="朝阳区", street="望京街道",
+                handling="dispatched", department="D-ENV", request_type="complaint"), user="t")
+            engine.apply_changes(changes)
+            assert len(history.similar("望京工地夜里施工噪音太吵", limit=30, min_similarity=0.2)) == before + 1
         finally:
             engine.close()
     finally:
