@@ -101,8 +101,26 @@ class _FormTab(RecordTab):
         self.export_button.clicked.connect(self.ask_export)
         QShortcut(QKeySequence.StandardKey.Save, self, self.save)
 
+    view_type: type = object  # the record dataclass the table rows carry
+
     def save(self) -> None:  # pragma: no cover - every tab overrides
         raise NotImplementedError
+
+    def load(self, view: Any) -> None:  # pragma: no cover - every tab overrides
+        raise NotImplementedError
+
+    def _selected(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return
+        cell = self.table.item(rows[0].row(), 0)
+        view = cell.data(ROW_ROLE) if cell is not None else None
+        if isinstance(view, self.view_type):
+            self.load(view)
+
+    def new(self) -> None:
+        self.table.clearSelection()
+        self.load(None)
 
     def _save_record(self, data: dict[str, Any], save: Callable[..., tuple[Any, Changes]]) -> None:
         """Save ``data`` with the service call ``save(data, user=)`` on the write queue."""
@@ -163,6 +181,7 @@ class DepartmentsTab(_FormTab):
     """承办单位: duties, phones, hours; stale ones (not verified for 180 days) flagged, "已核实" stamps today."""
 
     title = "承办单位"
+    view_type = DepartmentView
     key = "departments"
     exchange_kind = "departments"
 
@@ -317,18 +336,8 @@ class DepartmentsTab(_FormTab):
         return out
 
     # ------------------------------------------------------------ form
-    def _selected(self) -> None:
-        rows = self.table.selectionModel().selectedRows()
-        if not rows:
-            return
-        cell = self.table.item(rows[0].row(), 0)
-        view = cell.data(ROW_ROLE) if cell is not None else None
-        if isinstance(view, DepartmentView):
-            self.load(view)
-
     def new(self) -> None:
-        self.table.clearSelection()
-        self.load(None)
+        super().new()
         self.name.setFocus()
 
     def load(self, d: DepartmentView | None) -> None:
@@ -414,6 +423,7 @@ class RulesTab(_FormTab):
     """路由规则: keywords/category/district → department, by priority (派单建议用)."""
 
     title = "路由规则"
+    view_type = RoutingRuleView
     key = "rules"
     exchange_kind = "rules"
 
@@ -536,19 +546,6 @@ class RulesTab(_FormTab):
             shown += ok
         self.count.setText(f"显示 {shown} / {len(self.rows)} 条规则（优先级从高到低）")
 
-    def _selected(self) -> None:
-        rows = self.table.selectionModel().selectedRows()
-        if not rows:
-            return
-        cell = self.table.item(rows[0].row(), 0)
-        view = cell.data(ROW_ROLE) if cell is not None else None
-        if isinstance(view, RoutingRuleView):
-            self.load(view)
-
-    def new(self) -> None:
-        self.table.clearSelection()
-        self.load(None)
-
     def load(self, r: RoutingRuleView | None) -> None:
         self.current = r
         rec: dict[str, Any] = dd.rule_record(r) if r else {"priority": 50, "active": True}
@@ -593,6 +590,7 @@ class ScriptsTab(_FormTab):
     """话术: standard phrases with variables ({caller_name}, {department}, {phone} …), previewed with sample values."""
 
     title = "话术"
+    view_type = ScriptView
     key = "scripts"
     exchange_kind = "scripts"
 
@@ -731,19 +729,6 @@ class ScriptsTab(_FormTab):
             self.table.setRowHidden(i, not ok)
             shown += ok
         self.count.setText(f"显示 {shown} / {len(self.rows)} 条话术")
-
-    def _selected(self) -> None:
-        rows = self.table.selectionModel().selectedRows()
-        if not rows:
-            return
-        cell = self.table.item(rows[0].row(), 0)
-        view = cell.data(ROW_ROLE) if cell is not None else None
-        if isinstance(view, ScriptView):
-            self.load(view)
-
-    def new(self) -> None:
-        self.table.clearSelection()
-        self.load(None)
 
     def load(self, sc: ScriptView | None) -> None:
         self.current = sc
