@@ -249,7 +249,7 @@ class Router:
         self._rule_evidence(text, place, categories, tallies)
         self._entry_evidence(hits, tallies)
         self._name_evidence(text, tallies)
-        self._history_evidence(vec, similar, now, tallies)
+        self._history_evidence(text, vec, similar, now, tallies)
         fallbacks = self._fallbacks(place)
         best = max((t.score for t in tallies.values()), default=0.0)
         for rule in fallbacks:
@@ -334,14 +334,14 @@ class Router:
             if score >= DUTIES_THRESHOLD:
                 tallies[dept_id].add(W_DUTIES * score, f"职责含「{_join_grams(text, grams)}」")
 
-    def _history_evidence(self, vec: dict[str, float], similar: Sequence[PastCase], now: datetime | None,
-                          tallies: dict[int, _Tally]) -> None:
+    def _history_evidence(self, text: str, vec: dict[str, float], similar: Sequence[PastCase],
+                          now: datetime | None, tallies: dict[int, _Tally]) -> None:
         if self.history is None or not vec:
             return
         scored = [c for c in self.history.departments(vec, now=now, limit=10) if c.key in self.departments]
         positive = sum(c.score for c in scored if c.score > 0) or 1.0
         for c in scored:
-            words = "、".join(c.terms[:3])
+            words = _join_grams(text, c.terms[:8]) or "、".join(c.terms[:3])  # runs of the caller's words
             if c.score > 0:
                 tallies[c.key].add(W_HISTORY * c.score / positive,
                                    f"相似历史工单多派此单位（「{words}」，近期约 {c.support:.0f} 件）")

@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
 from desktop.editor.conflict import ConflictView
+from desktop.editor.directory import DirectoryWorkspace
 from desktop.editor.entry_form import EntryForm
 from desktop.editor.entry_list import EntryListPanel
 from desktop.editor.gaps import GapsPanel
@@ -83,13 +84,20 @@ class EditorWorkspace(QWidget):
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 3)
         splitter.setSizes([620, 880])  # the table needs room for titles and hints
+        # Second page: the department directory, routing rules, scripts and lexicons.
+        self.directory = DirectoryWorkspace(kb, engine, tasks, user, today=today)
+        self.pages = QTabWidget()
+        self.pages.setObjectName("editorPages")
+        self.pages.addTab(splitter, "知识条目")
+        self.pages.addTab(self.directory, "名录与规则")
         self.status = QLabel("")
         self.status.setObjectName("hintLabel")
         self.status.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(splitter, 1)
+        layout.addWidget(self.pages, 1)
         layout.addWidget(self.status)
+        self.directory.changed.connect(self._directory_changed)
 
         self.entries.filters.changed.connect(lambda _f: self.refresh_list())
         self.entries.table.entry_selected.connect(lambda item: self.open_entry(item.entry.id))
@@ -115,10 +123,17 @@ class EditorWorkspace(QWidget):
     # ------------------------------------------------------------ plumbing
     def set_engine(self, engine: SearchEngine | None) -> None:
         self.engine = engine
+        self.directory.set_engine(engine)
 
     def set_user(self, user: str) -> None:
         """The settings changed the user name: later saves are recorded under it."""
-        self.user = self.form.user = self.importer.user = user
+        self.user = self.form.user = self.importer.user = self.directory.ctx.user = user
+
+    def _directory_changed(self, changes: Changes) -> None:
+        """Departments or categories edited on the directory page: the entry form's pickers follow."""
+        self.changed.emit(changes)
+        if changes.departments or changes.categories:
+            self.refresh_all()
 
     def focus_search(self) -> None:
         self.left.setCurrentWidget(self.entries)

@@ -269,3 +269,12 @@ def test_import_wizard_check_then_confirm(qtbot: QtBot, wizard: ImportWizard, en
     wizard.run_export(out, "entries")
     wait_idle(qtbot, wizard.tasks)
     assert out.exists() and "已导出" in wizard.summary.text()
+
+
+def test_directory_page_is_mounted(qtbot: QtBot, env: Env, tasks: TaskManager) -> None:
+    ws = EditorWorkspace(env.kb, None, tasks, "编辑甲", run_schedule=False)
+    qtbot.addWidget(ws)
+    assert [ws.pages.tabText(i) for i in range(ws.pages.count())] == ["知识条目", "名录与规则"]
+    ws.set_user("编辑乙")
+    assert ws.directory.ctx.user == "编辑乙"
+    wait_idle(qtbot, tasks)
