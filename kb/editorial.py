@@ -23,7 +23,7 @@ from kb import models as m
 from kb.convert import draft_from_snapshot, entry_view
 from kb.dto import Changes, EntryDraft, EntryView
 from kb.errors import ConflictError, NotFound, ValidationError
-from kb.service import EXPIRING_DAYS, STALE_DAYS, TRANSITIONS, Caches, KnowledgeBase
+from kb.service import EXPIRING_DAYS, STALE_DAYS, TRANSITIONS, KnowledgeBase
 
 log = logging.getLogger(__name__)
 
@@ -303,32 +303,6 @@ def resolve_conflict(kb: KnowledgeBase, conflict: Conflict, choice: Choice, *, u
 
 
 # ------------------------------------------------------------------ rollback
-def rollback(kb: KnowledgeBase, entry_id: int, revision: int, *, user: str,
-             expected_revision: int | None = None) -> tuple[EntryView, Changes]:
-    """Restore the content of version ``revision`` as a new version, keeping the current status.
-
-    Unlike :meth:`KnowledgeBase.rollback_entry` the status is not rolled back:
-    restoring an old *published* snapshot must not publish a draft without a
-    reviewer, and restoring an old draft must not silently unpublish. With
-    ``expected_revision`` a save by someone else since the history was
-    loaded raises :class:`ConflictError` instead of being rolled over.
-    """
-    with kb.session() as s:
-        row = s.get(m.Entry, entry_id)
-        if row is None:
-            raise NotFound(f"知识条目 (entry) 不存在：{entry_id}")
-        version = s.scalar(select(m.EntryVersion).where(
-            m.EntryVersion.entry_id == entry_id, m.EntryVersion.revision == revision))
-        if version is None:
-            raise NotFound(f"条目 {row.external_id} 没有第 {revision} 版")
-        draft = replace(draft_from_snapshot(dict(version.snapshot)), status=row.status, publish_at=row.publish_at)
-        row, changed = kb.upsert_entry(s, draft, user=user, caches=Caches(s), entry=row, action="rollback",
-                                       note=f"回滚到第 {revision} 版", expected_revision=expected_revision)
-        s.flush()
-        view = entry_view(row)
-    return view, Changes(entries_upserted=frozenset({view.id}) if changed else frozenset(), revision=kb.revision())
-
-
 # ------------------------------------------------------------ automatic expiry
 def expire_due(kb: KnowledgeBase, today: date | None = None) -> Changes:
     """Archive published entries whose ``valid_to`` has passed, each as a new version by ``system``.

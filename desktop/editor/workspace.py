@@ -267,34 +267,28 @@ class EditorWorkspace(QWidget):
         self._committed(changes, msg)
 
     def transition(self, to_status: str) -> None:
-        entry = self.form.entry
-        if entry is None:
-            return
-        kb, user = self.kb, self.user
         expected = self.form.base_revision
-
-        def work() -> tuple[EntryView, Changes, list[EntryVersionView]]:
-            view, changes = kb.transition(entry.id, to_status, user=user, expected_revision=expected)
-            self._apply_index(changes)
-            return view, changes, kb.entry_history(entry.id)
-
-        def done(result: tuple[EntryView, Changes, list[EntryVersionView]]) -> None:
-            view, changes, versions = result
-            self.form.load(view)
-            self.history.set_history(versions)
-            self._committed(changes, f"{view.external_id} 已{ed.ACTION_LABELS.get(to_status, to_status)}")
-
-        self._write(work, done, self.form.show_error)
+        label = ed.ACTION_LABELS.get(to_status, to_status)
+        self._entry_write(lambda kb, eid, user: kb.transition(eid, to_status, user=user, expected_revision=expected),
+                          lambda view: f"{view.external_id} 已{label}", on_error=self.form.show_error)
 
     def rollback(self, revision: int) -> None:
+        expected = self.history.current_revision
+        self._entry_write(
+            lambda kb, eid, user: kb.rollback_entry(eid, revision, user=user, expected_revision=expected),
+            lambda view: f"已回滚到第 {revision} 版，保存为第 {view.revision} 版")
+
+    def _entry_write(self, op: Callable[[KnowledgeBase, int, str], tuple[EntryView, Changes]],
+                     message: Callable[[EntryView], str],
+                     on_error: Callable[[BaseException], None] | None = None) -> None:
+        """A write to the open entry (on the write queue), then the form and history reload."""
         entry = self.form.entry
         if entry is None:
             return
         kb, user = self.kb, self.user
-        expected = self.history.current_revision
 
         def work() -> tuple[EntryView, Changes, list[EntryVersionView]]:
-            view, changes = ed.rollback(kb, entry.id, revision, user=user, expected_revision=expected)
+            view, changes = op(kb, entry.id, user)
             self._apply_index(changes)
             return view, changes, kb.entry_history(entry.id)
 
@@ -302,9 +296,9 @@ class EditorWorkspace(QWidget):
             view, changes, versions = result
             self.form.load(view)
             self.history.set_history(versions)
-            self._committed(changes, f"已回滚到第 {revision} 版，保存为第 {view.revision} 版")
+            self._committed(changes, message(view))
 
-        self._write(work, done)
+        self._write(work, done, on_error)
 
     # ------------------------------------------------------------ conflicts
     def _load_conflict(self, entry_id: int, mine: EntryDraft, base_revision: int) -> None:

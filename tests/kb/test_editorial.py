@@ -307,13 +307,13 @@ def test_rollback_restores_content_but_not_status(base: KnowledgeBase, clock: Cl
     base.save_entry(replace(ed.draft_of(e), answer="第二版口径"), user="bob", entry_id=e.id)
     base.transition(e.id, "review", user="bob")
     base.transition(e.id, "published", user="carol")  # revision 4, published
-    view, ch = ed.rollback(base, e.id, 1, user="carol", expected_revision=4)
+    view, ch = base.rollback_entry(e.id, 1, user="carol", expected_revision=4)
     assert view.answer == e.answer and view.status == "published" and view.revision == 5
     assert ch.entries_upserted == {e.id}
     last = base.entry_history(e.id)[-1]
     assert last.action == "rollback" and last.note == "回滚到第 1 版" and last.changed_by == "carol"
     with pytest.raises(ConflictError):
-        ed.rollback(base, e.id, 2, user="carol", expected_revision=4)
+        base.rollback_entry(e.id, 2, user="carol", expected_revision=4)
     assert base.get_entry(e.id).revision == 5
     with pytest.raises(NotFound):
-        ed.rollback(base, e.id, 99, user="carol")
+        base.rollback_entry(e.id, 99, user="carol")
