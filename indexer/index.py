@@ -31,6 +31,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from whoosh import index as windex
 from whoosh import query as wq
 
@@ -38,6 +39,7 @@ from indexer import query as planner
 from indexer.errors import IndexCorrupt, SearchIndexError
 from indexer.hits import IndexStatus, SearchHit
 from indexer.schema import SCHEMA_VERSION, build_schema, document, stored_answer, stored_valid_to
+from indexer.scoring import LengthCache, Scorer
 from kb.dto import EntryView
 
 __all__ = ["IndexStatus", "SearchHit", "SearchIndex"]
@@ -50,6 +52,8 @@ _GEN_PREFIX = "gen-"
 #: How often (seconds) a search checks whether another process changed the index.
 EXTERNAL_CHECK_INTERVAL = 1.0
 _WRITER_TIMEOUT = 10.0
+
+
 @dataclass
 class _Meta:
     revision: int = 0
@@ -93,7 +97,8 @@ class _ThreadState:
     gen: _Generation | None = None
     version: int = -1
     searcher: Any = None
-    masks: dict[date, set[int]] = field(default_factory=dict)
+    scorer: Scorer | None = None
+    masks: dict[date, np.ndarray] = field(default_factory=dict)
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -129,6 +134,7 @@ class SearchIndex:
         self._searchers_lock = threading.Lock()
         self._next_external_check = 0.0
         self._closed = False
+        self._lengths = LengthCache()
 
     # ------------------------------------------------------------------ opening
 
@@ -365,11 +371,12 @@ class SearchIndex:
                 with contextlib.suppress(Exception):
                     old.close()
             state.gen, state.version, state.masks = gen, gen.version, {}
+            state.scorer = Scorer(state.searcher, self._lengths)
         return state
 
     @staticmethod
-    def _agent_mask(state: _ThreadState, today: date) -> set[int]:
-        """Document numbers agents must not see on ``today`` (cached per searcher and day)."""
+    def _agent_mask(state: _ThreadState, today: date) -> np.ndarray:
+        """Documents agents must not see on ``today``, and deleted ones (cached per searcher and day)."""
         mask = state.masks.get(today)
         if mask is None:
             searcher = state.searcher
@@ -382,7 +389,8 @@ class SearchIndex:
             ]
             hidden.append(wq.TermRange("vt", None, yesterday))
             hidden.append(wq.TermRange("vf", tomorrow, None))
-            mask = set(wq.Or(hidden).docs(searcher))
+            assert state.scorer is not None
+            mask = state.scorer.hidden_mask(set(wq.Or(hidden).docs(searcher)))
             state.masks = {today: mask}
         return mask
 
@@ -397,17 +405,17 @@ class SearchIndex:
     ) -> list[SearchHit]:
         """Search-box query: entries with every word first, then entries with any word."""
         state = self._state()
-        searcher = state.searcher
-        plan = planner.plan_search(searcher.reader(), query, synonyms)
+        plan = planner.plan_search(state.searcher.reader(), query, synonyms)
         if plan.empty:
             return []
-        mask = self._mask_for(state, audience, today)
-        results = list(searcher.search(plan.all_words, limit=limit, mask=mask))
+        scorer, hidden = self._scorer(state, audience, today)
+        memo: dict[int, np.ndarray] = {}
+        results = scorer.top(plan.all_words, limit, hidden, memo)
         if len(results) < limit and plan.any_words is not plan.all_words:
-            seen = {r.docnum for r in results}
-            more = searcher.search(plan.any_words, limit=limit + len(seen), mask=mask)
-            results.extend(r for r in more if r.docnum not in seen)
-        return [self._hit(r, plan) for r in results[:limit]]
+            seen = {docnum for docnum, _ in results}
+            more = scorer.top(plan.any_words, limit + len(seen), hidden, memo)
+            results.extend(r for r in more if r[0] not in seen)
+        return [self._hit(state.searcher, docnum, score, plan) for docnum, score in results[:limit]]
 
     def suggest(
         self,
@@ -420,31 +428,31 @@ class SearchIndex:
     ) -> list[SearchHit]:
         """Answers for a call description (20–500 characters), most likely first."""
         state = self._state()
-        searcher = state.searcher
-        plan = planner.plan_suggest(searcher.reader(), text, synonyms)
+        plan = planner.plan_suggest(state.searcher.reader(), text, synonyms)
         if plan.empty:
             return []
-        mask = self._mask_for(state, audience, today)
-        results = searcher.search(plan.any_words, limit=limit, mask=mask)
-        return [self._hit(r, plan) for r in results]
+        scorer, hidden = self._scorer(state, audience, today)
+        results = scorer.top(plan.any_words, limit, hidden)
+        return [self._hit(state.searcher, docnum, score, plan) for docnum, score in results]
 
-    def _mask_for(self, state: _ThreadState, audience: str, today: date | None) -> set[int] | None:
+    def _scorer(self, state: _ThreadState, audience: str, today: date | None) -> tuple[Scorer, np.ndarray | None]:
+        assert state.scorer is not None
         if audience == "editor":
-            return None
+            return state.scorer, None
         if audience != "agent":
             raise ValueError(f"unknown audience {audience!r}")
-        return self._agent_mask(state, today or date.today())
+        return state.scorer, self._agent_mask(state, today or date.today())
 
     @staticmethod
-    def _hit(result: Any, plan: planner.Plan) -> SearchHit:
-        stored = result.fields()
+    def _hit(searcher: Any, docnum: int, score: float, plan: planner.Plan) -> SearchHit:
+        stored = searcher.stored_fields(docnum)
         title = stored.get("title_s", "")
         snippet, matched = planner.snippet_and_matches(plan, title, stored_answer(stored))
         return SearchHit(
             id=int(stored["id"]),
             external_id=stored.get("external_id", ""),
             title=title,
-            score=float(result.score),
+            score=score,
             snippet=snippet,
             status=stored.get("status", ""),
             category=stored.get("category", ""),

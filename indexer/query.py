@@ -122,7 +122,8 @@ def _cjk_group(vocab: _Vocab, word: str, synonyms: Mapping[str, Sequence[str]] |
         full, _ = analysis.pinyin_keys(word)
         if full and vocab.has("py", full):
             alts.append(wq.Term("py", full, boost=PINYIN_WEIGHT if known else 1.0))
-            plan.pinyin.add(full)
+            if not known:  # a known word is highlighted as written; pinyin marks only homophone typos
+                plan.pinyin.add(full)
     if not known and len(word) >= 3:
         for term in vocab.reader.terms_within("text", word, 1, prefix=1):
             if len(term) == len(word) and analysis.is_cjk(term):
