@@ -3,7 +3,9 @@
 While the agent types the caller's words, :meth:`AlertLexicon.detect` looks for
 phrases that mean the call is really an emergency (转 110/119/120/122), a suicide
 risk (crisis line) or a collective/media risk (team lead).  It is pure Python,
-compiled once, and runs in well under a millisecond for a typical text.
+compiled once, and runs in well under a millisecond for a typical text: each
+line's prefilter (characters a matching text must contain) is indexed by one
+key character, so a text only tries the lines it could match.
 
 Lexicon lines (:class:`AlertTerm`)
 ----------------------------------
@@ -11,10 +13,20 @@ Each line has a ``kind`` (one of the :class:`AlertKind` names; exclude lines may
 use ``"*"`` for every kind), a ``pattern`` and a ``polarity``:
 
 * ``trigger``: a match raises an alert of that kind (unless suppressed, below);
-* ``exclude``: a match suppresses every trigger match of that kind it overlaps,
-  e.g. ``火车站`` overlaps the trigger ``火``…, ``消防通道`` any trigger it touches,
-  ``气得要死`` a trigger ``要死``.  Use excludes for figures of speech and for
-  12345 matters that share words with an emergency.
+* ``cue`` (线索): a weak sign that alone raises nothing.  Two matches of
+  *different* cue lines of one kind in the same sentence raise that kind's alert
+  together, e.g. the medical cues ``(头晕|头昏|…)`` and ``(冷汗|虚汗|…)`` in
+  "我妈一直说头晕，还出冷汗", or the fire cues ``(有|冒|…)烟`` and
+  ``(焦|糊|臭|…)(的|)(味|…)`` in "配电房一股焦臭味，还有点烟".  Write one cue
+  line per *kind of evidence* (a symptom, a sound, a place, a means …), so that
+  two words of the same evidence (燃气表 and 电池) never pair up.  Cues let a
+  family of indirect phrasings fire without listing every combination.  Cues
+  do not fire in a sentence that asks for information (想问, 请问, 咨询,
+  挂什么科, 正常吗, 哪个医院 …): "孩子发高烧，吐了两次，想问问哪个医院有急诊";
+* ``exclude``: a match suppresses every trigger and cue match of that kind it
+  overlaps, e.g. ``火车站`` overlaps the trigger ``火``…, ``消防通道`` any trigger
+  it touches, ``气得要死`` a trigger ``要死``.  Use excludes for figures of speech
+  and for 12345 matters that share words with an emergency.
 
 Pattern syntax (for knowledge editors)
 --------------------------------------
@@ -24,7 +36,9 @@ Pattern syntax (for knowledge editors)
   makes the group optional: ``晕(倒|过去)(了|)``.  Groups cannot be nested; an
   alternative may contain a gap: ``关(起来|在…里)``.
 * ``煤气罐…漏``: ``…`` (or ``...``) means "followed, within 10 characters of the
-  same sentence, by".  A gap cannot start or end a pattern.
+  same sentence, by".  A gap cannot start or end a pattern.  In an exclude line
+  a gap reaches as far as it can, so ``烧烤…味`` covers all of
+  "烧烤店油烟很大，还有股焦味".
 * ``re:<Python regular expression>``: for the rare case the above cannot say
   (end of text ``$``, look-arounds, character classes).  Use it also to match
   ``( ) | …`` literally.
@@ -35,7 +49,7 @@ pattern containing regex-only characters (``? * + [ ] { } \\ ^ $``, a sign that
 
 Context rules (generic, in code)
 --------------------------------
-A trigger match is dropped when its context says the danger is not live now.
+A trigger (or cue) match is dropped when its context says the danger is not live now.
 Scopes: a *sentence* ends at 。！？!?；; or a line break; a *clause* also ends
 at ，,、：: … and spaces.
 
@@ -45,29 +59,37 @@ at ，,、：: … and spaces.
    or a scope breaker (就, 但, 结果, 突然 …) stands between it and the match.
    Negators inside the match itself (``没有呼吸``, ``不想活了``) do not count.
 2. **Past**: a past-time cue (上个月, 去年, 之前, 前几天, 三年前, and "V了 + a day
-   or more + 了" as in 被偷了一个月了) in the match's clause, or alone in a short
-   leading clause (``去年冬天，…``), or the aspect marker 过 right after the
-   match (``上访过``).  Overridden by a present/ongoing cue in the match's clause
-   (现在, 正在, 还在, 又, 越来越 …).
+   or more + 了" as in 被偷了一个月了, but not after a verb that lasts: 坐了一天了,
+   漏了两天了 are still going on) in the match's clause, or alone in a short
+   leading clause (``去年冬天，…``), or a clause of the sentence that dates the
+   event (``…，上周的事`` / ``是去年的事了``), or the aspect marker 过 right after
+   the match (``上访过``).  Overridden by a present/ongoing cue in the match's
+   clause (现在, 正在, 还在, 又, 越来越 …).
 3. **Resolved / aftermath**: a resolution cue anywhere in the sentence (已经灭了,
    已经处理, 已经好了, 没事了, 已经散了, 救护车已经到了 …) or an aftermath
    question that presupposes the event is over (理赔, 赔偿, 报销, 定损, 认定书,
-   医药费 …), unless an ongoing or urgent cue (还在, 还有, 又, 越来越, 正在,
-   一直, 救命, 快来 …) is in the match's clause.
+   医药费, 赔钱 …; responders gone with the patient: 已经被120拉走了), unless an
+   ongoing or urgent cue (还在, 还有, 又, 越来越, 正在, 一直, 救命, 快来 …) is in
+   the match's clause.
 4. **Procedure / consultation**: a procedure cue (怎么办理, 申请, 流程, 报销,
-   理赔, 费用, 政策, 培训, 进度, 登记, 隐患, 投诉…的处理 …) in the match's
-   clause, where the danger word is only the topic ("交通事故的医药费怎么报销").
+   理赔, 费用, 政策, 培训, 进度, 登记, 隐患, 投诉…的处理, 补办, 咨询, 审批,
+   哪里买, 哪里求助, 电话是多少, 中心在哪, 我想投诉 …) or second-hand news
+   (网上看到, 新闻说 …) in the match's clause, where the danger word is only the
+   topic ("交通事故的医药费怎么报销", "网上看到有人说高速出了车祸").
    A cue in another clause does not suppress ("楼道里有煤气味，燃气费怎么交"
-   fires: in doubt).  A bare "怎么办" is *not* a procedure cue, and urgency
-   (救命, 快来, 赶紧, 正在, 马上) in the match's clause overrides.
-5. **Near miss**: 差点, 险些, 幸好没 … before the match in its clause
-   ("差点被车撞了", "差点把老人摔倒").
-6. **Hypothetical / risk**: 如果, 万一, 假如, 要是, 一旦, 担心会, 容易, 以防 …
-   before the match in the same sentence: a risk is a 12345 matter, not an
-   emergency ("担心是煤气泄漏" is doubt about *now* and fires).  A conditional
-   *threat* still fires: if a threat marker (我就, 我们就, 就去, 就要, 我会,
-   大不了 …) follows the cue, as in "要是再不管，我就从楼上跳下去" or
-   "如果不解决我们就去上访".
+   fires: in doubt), except the clause where a gap match ends
+   ("几十个业主商量好了，明天一起去物业交钱" matches 几十…业主…去).  A bare
+   "怎么办" is *not* a procedure cue, and urgency (救命, 快来, 赶紧, 正在, 马上) in
+   the match's clause overrides.
+5. **Near miss**: 差点, 险些, 幸好没 … before the match in its clause, or
+   inside a gap of it ("差点被车撞了", "差点把老人摔倒").
+6. **Hypothetical / risk**: 如果, 万一, 假如, 要是, 一旦, 容易, 以防, 担心会,
+   担心有人, 怕出事 … before the match in the same sentence, or inside a gap of
+   it ("电动车停在楼道里，我担心会起火" matches ``电动车…起火``): a risk is a
+   12345 matter, not an emergency ("担心是煤气泄漏" is doubt about *now* and
+   fires).  A conditional *threat* still fires: if a threat marker (我就, 我今天就,
+   我们就, 就去, 就要, 我会, 大不了 …) follows the cue, as in
+   "要是再不管，我就从楼上跳下去" or "如果你们不管，我今天就从这楼上跳下去".
 
 Anything not clearly negated, past, resolved, procedural or hypothetical fires:
 when in doubt about a live danger, fire.  Doubt words (好像, 是不是, 可能, 怀疑)
@@ -79,7 +101,7 @@ from __future__ import annotations
 import bisect
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -88,7 +110,8 @@ from kb.errors import StorageError, ValidationError
 
 TRIGGER: Final = "trigger"
 EXCLUDE: Final = "exclude"
-POLARITIES: Final = (TRIGGER, EXCLUDE)
+CUE: Final = "cue"
+POLARITIES: Final = (TRIGGER, EXCLUDE, CUE)
 ANY_KIND: Final = "*"
 """Kind of an exclude line that applies to every kind."""
 
@@ -98,6 +121,9 @@ GAP_CHARS: Final = 10
 _SENTENCE_STOPS: Final = "。！？!?；;\n\r"
 _CLAUSE_STOPS: Final = _SENTENCE_STOPS + "，,、：:… \u3000\t"
 _GAP_RE: Final = f"[^{re.escape(_SENTENCE_STOPS)}]{{0,{GAP_CHARS}}}?"
+# An exclude covers as much as it can: its gaps reach the farthest end word ("烧烤店油烟很大，还有股焦味"
+# is one 烧烤…味 span, not 烧烤店油烟 alone).
+_GREEDY_GAP_RE: Final = f"[^{re.escape(_SENTENCE_STOPS)}]{{0,{GAP_CHARS}}}"
 _REGEX_ONLY: Final = frozenset("?*+[]{}\\^$")
 
 # --- Context cues --------------------------------------------------------------------------------
@@ -113,12 +139,19 @@ _NEG_PSEUDO: Final = re.compile(
 )
 _NEG_BREAK: Final = re.compile("就|才|但|可是|却|所以|结果|然后|而且|现在|突然|又|还")
 
-_PAST_TIME: Final = re.compile(
+_PAST_TIME_SOURCE: Final = (
     "上个?月|上个?星期|上周|上礼拜|去年|前年|之前|以前|前几天|前两天|前些天|前段时间|前阵子|上次|上回"
     "|那次|当时|曾经|早些年|那年|昨天|昨晚|前天|小时候|多年前"
     "|[一二两三四五六七八九十几半0-9０-９]+(?:天|个月|年|周|个?星期|个?礼拜)(?:以)?前"
-    # "V了 + a day or more + 了" is time since a finished event: 手机被偷了一个月了
-    "|了[一二两三四五六七八九十几半好0-9０-９]+(?:多)?(?:天|个月|年|周|个?星期|个?礼拜)(?:多)?了"
+    # "V了 + a day or more + 了" is time since a finished event: 手机被偷了一个月了 (but not after a
+    # verb that lasts: 坐了一天了, 漏了两天了, 烧了三天了 are still going on)
+    "|(?<![坐站等守堵围闹躺跪烧漏冒疼痛吐迷抽哭喊关锁困饿跟])"
+    "了[一二两三四五六七八九十几半好0-9０-９]+(?:多)?(?:天|个月|年|周|个?星期|个?礼拜)(?:多)?了"
+)
+_PAST_TIME: Final = re.compile(_PAST_TIME_SOURCE)
+# A clause that only dates the whole sentence's event in the past: "…，上周的事" / "是去年的事了".
+_PAST_EVENT_CLAUSE: Final = re.compile(
+    f"(?:这是|那是|都是|这都是|是)?(?:{_PAST_TIME_SOURCE})(?:发生)?的(?:事情|事儿|事)(?:了|啦|吧|啊)?"
 )
 _PAST_ASPECT_PSEUDO: Final = ("过来", "过去", "过不", "过程", "过年", "过节", "过马路", "过路", "过道")
 _LEADING_TIME_CLAUSE_EXTRA: Final = 3
@@ -128,8 +161,13 @@ _RESOLVED: Final = re.compile(
     "|已经修好|修好了|已经散了|已经解决|解决了|醒过来了|已经醒了|抢救过来|脱离了?危险|出院了|已经抓到|抓到了"
     # responders already on the scene
     "|(?:救护车|急救车|警察|民警|消防员?|交警|120|110|119)[^。！？!?]{0,6}?(?:已经)?(?:到了|来了|赶到|到场|在处理)"
+    # … or already gone with the patient / the offender
+    "|(?:救护车|急救车|120|警察|民警|110)[^。！？!?]{0,4}?(?:拉走|接走|送走|带走|送到医院|送去医院|送医院)"
+    "|已经(?:送|送到|送去|住进|进了)医院"
 )
-_AFTERMATH: Final = re.compile("理赔|赔偿|赔付|报销|定损|认定书|责任认定|损失|医药费|维修费|修车费|保险公司")
+_AFTERMATH: Final = re.compile(
+    "理赔|赔偿|赔付|报销|定损|认定书|责任认定|损失|医药费|维修费|修车费|保险公司|医保能报|医保怎么报|能报多少|赔钱|不赔|赔了"
+)
 _ONGOING: Final = re.compile("正在|还在|还有|又|仍然|仍在|依然|一直|越来越|到现在还|现在还|救命|快来|赶紧|马上|快点")
 _PROCEDURE: Final = re.compile(
     "怎么办理|如何办理|办理|怎么申请|如何申请|申请|流程|手续|材料|报销|理赔|赔偿|赔付|保险|补贴|补助"
@@ -137,13 +175,32 @@ _PROCEDURE: Final = re.compile(
     "|查询|进度|进展|有没有消息|怎么样了|政策|规定|条例|法规|培训|演练|讲座|宣传|知识|科普|预防|防范"
     "|注意事项|安全检查|安检|报名|登记|志愿者|处理结果|处理意见|处理情况|投诉.{0,10}的处理|隐患"
     "|设置|设立|选址|规划|布点"
+    # replacement documents, bookings, permits, a consultation summary (来电人咨询 …), where to buy
+    "|补办|怎么补|补发|挂失|预约|审批|报备|许可|咨询|哪里买|哪儿买|在哪买|去哪买|怎么买|购买"
+    "|哪里求助|哪儿求助|怎么求助|求助热线|求助电话|电话是多少|电话多少|电话号码|怎么急救|如何急救|想学|交钱"
+    # a complaint about how something was handled (the matter itself is over)
+    "|要求投诉|我要投诉|我想投诉|想投诉|投诉一下|来投诉"
+    # where a service is: 快处中心在哪里, 办事大厅几点上班
+    "|(?:中心|大厅|窗口|办事处|服务站|站点|部门)(?:在哪|的地址|地址|电话|几点|上班时间|工作时间)"
+    # second-hand news: the danger is the topic of what the caller read or saw, not around them
+    "|网上看到|在网上看|网上说|网上传|新闻(?:里|上)?(?:说|报道)|看到(?:一条|个)?新闻|电视上(?:说|播)|视频里"
 )
 _URGENT: Final = re.compile("救命|快来|赶紧|正在|马上|快点")
 _HYPOTHETICAL: Final = re.compile(
-    "如果|万一|假如|假设|倘若|一旦|(?<![主只需还就不想总也都])要是|担心会|怕会|可能会|容易|以免|以防|防止|避免|免得"
+    "如果|万一|假如|假设|倘若|一旦|(?<![主只需还就不想总也都])要是|可能会|容易|以免|以防|防止|避免|免得"
+    # a worry about what could happen (担心是… is doubt about now, and fires)
+    "|(?:担心|(?<![害可])怕)(?:会|有(?:人|小偷|贼|车|孩子|老人)|出事|发生|引起|造成|被)"
 )
 _NEAR_MISS: Final = re.compile("差点|差一点|险些|幸好没|好在没|还好没")
-_THREAT: Final = re.compile("我就|我们就|就去|就要|就把|就到|就在|就跟|我会|我们会|大不了|我要")
+# A caller asking for information (which hospital, is it normal): weak cues alone do not raise an alert.
+_CONSULT: Final = re.compile(
+    "想问|请问|咨询|问一下|问问|挂什么科|看什么科|正常吗|要不要紧|严不严重|哪个医院|哪家医院|哪里可以|去哪里|去哪儿"
+)
+_THREAT: Final = re.compile(
+    # 我就 / 我今天就 / 我们明天就 / 我马上就 …: the caller announces what they will do
+    "(?:我们|我|俺们|俺|咱们)(?:今天|明天|今晚|马上|现在|立刻|立马|直接|当场|也|就在这)?就"
+    "|就去|就要|就把|就到|就在|就跟|就从|就死|就跳|我会|我们会|大不了|我要|我们要"
+)
 
 
 # --- Data ----------------------------------------------------------------------------------------
@@ -155,7 +212,7 @@ class AlertTerm:
 
     kind: str
     pattern: str
-    polarity: str  # "trigger" | "exclude"
+    polarity: str  # "trigger" | "exclude" | "cue"
     note: str = ""
 
 
@@ -189,12 +246,12 @@ def _literal(text: str) -> str:
     return re.escape("".join(text.split()))
 
 
-def _alternative(pattern: str, text: str) -> str:
+def _alternative(pattern: str, text: str, gap: str = _GAP_RE) -> str:
     """One alternative of a group: literal text, possibly with inner ``…`` gaps (``(在…里|里面)``)."""
     pieces = re.split("…+", text)
     if len(pieces) > 1 and not all(p.strip() for p in pieces):
         raise ValidationError(f"提醒词「{pattern}」：括号里的“…”前后都要有文字")
-    return _GAP_RE.join(_literal(p) for p in pieces)
+    return gap.join(_literal(p) for p in pieces)
 
 
 @dataclass(frozen=True)
@@ -207,8 +264,18 @@ class _Prefilter:
     def admits(self, chars: frozenset[str]) -> bool:
         return self.all_of <= chars and all(not group.isdisjoint(chars) for group in self.any_of)
 
+    def key(self) -> frozenset[str]:
+        """A few characters one of which any matching text contains (empty: no such set is known)."""
+        options = [frozenset((ch,)) for ch in self.all_of] + list(self.any_of)
+        if not options:
+            return frozenset()
+        return min(options, key=lambda o: (len(o) + (8 if o & _COMMON_CHARS else 0), sorted(o)))
 
-def _translate(pattern: str) -> tuple[str, _Prefilter]:
+
+_COMMON_CHARS: Final = frozenset("了的是在有不一人我他她们就都也着过上下个说要到来去这那里子")
+
+
+def _translate(pattern: str, gap: str = _GAP_RE) -> tuple[str, _Prefilter]:
     """Translate the editor syntax (plain text, ``(a|b)`` groups, ``…`` gaps) to a regex and a prefilter."""
     source = pattern.replace("...", "…")
     parts: list[str] = []  # regex pieces; "" marks a gap
@@ -240,7 +307,7 @@ def _translate(pattern: str) -> tuple[str, _Prefilter]:
             body = source[i + 1 : end]
             if "(" in body:
                 raise ValidationError(f"提醒词「{pattern}」：括号不能嵌套")
-            alternatives = [_alternative(pattern, a) for a in body.split("|")]
+            alternatives = [_alternative(pattern, a, gap) for a in body.split("|")]
             if not any(alternatives):
                 raise ValidationError(f"提醒词「{pattern}」：括号里没有内容")
             firsts = ["".join(a.split())[:1].lower() for a in body.split("|")]
@@ -257,7 +324,7 @@ def _translate(pattern: str) -> tuple[str, _Prefilter]:
     flush()
     if parts and parts[-1] == "":
         raise ValidationError(f"提醒词「{pattern}」：“…”后面缺少文字")
-    regex = "".join(_GAP_RE if p == "" else p for p in parts)
+    regex = "".join(gap if p == "" else p for p in parts)
     return regex, _Prefilter(frozenset(required), tuple(any_of))
 
 
@@ -266,7 +333,7 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
     return _compile(pattern)[0]
 
 
-def _compile(pattern: str) -> tuple[re.Pattern[str], _Prefilter]:
+def _compile(pattern: str, *, greedy: bool = False) -> tuple[re.Pattern[str], _Prefilter]:
     if not isinstance(pattern, str) or not pattern.strip():
         raise ValidationError("提醒词不能为空")
     text = pattern.strip()
@@ -280,7 +347,7 @@ def _compile(pattern: str) -> tuple[re.Pattern[str], _Prefilter]:
         if stray:
             # Almost always regex syntax written without "re:", which would silently never match.
             raise ValidationError(f"提醒词「{pattern}」：普通写法不支持 {' '.join(stray)}，正则表达式请以 re: 开头")
-        source, prefilter = _translate(text)
+        source, prefilter = _translate(text, _GREEDY_GAP_RE if greedy else _GAP_RE)
     try:
         compiled = re.compile(source, re.IGNORECASE)
     except re.error as exc:
@@ -330,7 +397,11 @@ class _Context:
         if self._negated(c_start, start):
             return True
 
-        past = _PAST_TIME.search(clause) is not None or self._leading_time_clause(s_start, c_start)
+        past = (
+            _PAST_TIME.search(clause) is not None
+            or self._leading_time_clause(s_start, c_start)
+            or self._past_event_clause(s_start, s_end)
+        )
         if not past and text.startswith("过", end):
             past = not any(text.startswith(p, end) for p in _PAST_ASPECT_PSEUDO)
         if past and _PRESENT.search(clause) is None:
@@ -342,11 +413,19 @@ class _Context:
 
         if _PROCEDURE.search(clause) is not None and _URGENT.search(clause) is None:
             return True
+        # … or in the clause where a gap match ends ("几十个业主商量好了，明天一起去物业交钱")
+        e_start, e_end = self.clause(end - 1)
+        if e_start != c_start:
+            last = text[e_start:e_end]
+            if _PROCEDURE.search(last) is not None and _URGENT.search(last) is None:
+                return True
 
-        if _NEAR_MISS.search(text, c_start, start) is not None:
+        # A near-miss or hypothetical cue may also sit inside a gap pattern's match
+        # ("电动车停在楼道里，我担心会起火" matches 电动车…起火).
+        if _NEAR_MISS.search(text, c_start, end) is not None:
             return True
 
-        cue = _HYPOTHETICAL.search(text, s_start, start)
+        cue = _HYPOTHETICAL.search(text, s_start, end)
         return cue is not None and _THREAT.search(text, cue.end(), s_end) is None
 
     def _negated(self, clause_start: int, start: int) -> bool:
@@ -356,6 +435,18 @@ class _Context:
                 prefix[i - clause_start] = "\x00"
         window = "".join(prefix[-_NEG_WINDOW:])
         return any(_NEG_BREAK.search(window, neg.end()) is None for neg in _NEGATORS.finditer(window))
+
+    def _past_event_clause(self, sentence_start: int, sentence_end: int) -> bool:
+        """A clause of the sentence that says the event is a past one: "…，上周的事"."""
+        if "的事" not in self.text[sentence_start:sentence_end]:
+            return False
+        pos = sentence_start
+        while pos < sentence_end:
+            c_start, c_end = self.clause(pos)
+            if _PAST_EVENT_CLAUSE.fullmatch(self.text, c_start, c_end) is not None:
+                return True
+            pos = max(c_end, pos) + 1
+        return False
 
     def _leading_time_clause(self, sentence_start: int, clause_start: int) -> bool:
         """A short clause before the match's, holding little more than a past-time cue (去年冬天，…)."""
@@ -369,6 +460,33 @@ class _Context:
 
 
 # --- Lexicon -------------------------------------------------------------------------------------
+
+
+class _Group:
+    """The compiled lines of one kind and polarity, indexed by a key character of their prefilter so
+    that a text only tries the lines it could match (in lexicon order)."""
+
+    __slots__ = ("_always", "_by_char", "items")
+
+    def __init__(self, items: Iterable[_Compiled]) -> None:
+        self.items: tuple[_Compiled, ...] = tuple(items)
+        self._always: list[int] = []
+        self._by_char: dict[str, list[int]] = {}
+        for index, compiled in enumerate(self.items):
+            key = compiled.prefilter.key()
+            if not key:
+                self._always.append(index)
+            for ch in key:
+                self._by_char.setdefault(ch, []).append(index)
+
+    def candidates(self, chars: frozenset[str]) -> list[_Compiled]:
+        """The lines whose prefilter admits a text made of ``chars``."""
+        indices = set(self._always)
+        by_char = self._by_char
+        for ch in by_char.keys() & chars:
+            indices.update(by_char[ch])
+        items = self.items
+        return [items[i] for i in sorted(indices) if items[i].prefilter.admits(chars)]
 
 
 @dataclass(frozen=True)
@@ -454,24 +572,32 @@ class AlertLexicon:
         self._by_name = by_name
 
         triggers: dict[str, list[_Compiled]] = {name: [] for name in by_name}
+        cues: dict[str, list[_Compiled]] = {name: [] for name in by_name}
         excludes: dict[str, list[_Compiled]] = {name: [] for name in by_name}
         shared_excludes: list[_Compiled] = []
         for term in self._terms:
             if term.polarity not in POLARITIES:
-                raise ValidationError(f"提醒词「{term.pattern}」：polarity 应为 trigger 或 exclude")
-            if term.kind == ANY_KIND and term.polarity == TRIGGER:
-                raise ValidationError(f"提醒词「{term.pattern}」：触发词必须指定提醒类型")
+                raise ValidationError(f"提醒词「{term.pattern}」：polarity 应为 trigger、exclude 或 cue")
+            if term.kind == ANY_KIND and term.polarity != EXCLUDE:
+                raise ValidationError(f"提醒词「{term.pattern}」：触发词和线索词必须指定提醒类型")
             if term.kind != ANY_KIND and term.kind not in by_name:
                 raise ValidationError(f"提醒词「{term.pattern}」：未知的提醒类型 {term.kind!r}")
-            compiled = _Compiled(term, *_compile(term.pattern))
+            compiled = _Compiled(term, *_compile(term.pattern, greedy=term.polarity == EXCLUDE))
             if term.polarity == TRIGGER:
                 triggers[term.kind].append(compiled)
+            elif term.polarity == CUE:
+                cues[term.kind].append(compiled)
             elif term.kind == ANY_KIND:
                 shared_excludes.append(compiled)
             else:
                 excludes[term.kind].append(compiled)
         self._triggers = triggers
+        self._cues = cues
         self._excludes = {name: tuple(rx + shared_excludes) for name, rx in excludes.items()}
+        self._trigger_groups = {name: _Group(rx) for name, rx in triggers.items()}
+        self._cue_groups = {name: _Group(rx) for name, rx in cues.items()}
+        self._exclude_groups = {name: _Group(rx) for name, rx in excludes.items()}
+        self._shared_group = _Group(shared_excludes)
         # Most severe first; ties keep the order the kinds were given in.
         self._order = sorted(self._kinds, key=lambda k: -k.severity)
 
@@ -497,35 +623,12 @@ class AlertLexicon:
         """Alerts raised by ``text``: at most one per kind, most severe first."""
         if not text or text.isspace():
             return []
-        chars = frozenset(text.lower())
-        context: _Context | None = None
+        scan = _Scan(text)
         alerts: list[Alert] = []
         for kind in self._order:
-            excluded: list[tuple[int, int]] | None = None
-            found: tuple[int, int] | None = None
-            for compiled in self._triggers[kind.kind]:
-                if not compiled.prefilter.admits(chars):
-                    continue
-                for match in compiled.regex.finditer(text):
-                    start, end = match.span()
-                    if start == end:
-                        continue
-                    if excluded is None:
-                        excluded = [
-                            m.span()
-                            for x in self._excludes[kind.kind]
-                            if x.prefilter.admits(chars)
-                            for m in x.regex.finditer(text)
-                        ]
-                    if any(xs < end and start < xe for xs, xe in excluded):
-                        continue
-                    if context is None:
-                        context = _Context(text)
-                    if context.suppressed(start, end):
-                        continue
-                    if found is None or start < found[0]:
-                        found = (start, end)
-                    break
+            found = self._first_trigger(scan, kind.kind)
+            if found is None and self._cue_groups[kind.kind].items:
+                found = self._cue_pair(scan, kind.kind)
             if found is not None:
                 alerts.append(
                     Alert(
@@ -538,3 +641,83 @@ class AlertLexicon:
                     )
                 )
         return alerts
+
+    def _live_matches(self, scan: _Scan, kind: str, compiled: _Compiled) -> Iterator[tuple[int, int]]:
+        """Spans of ``compiled`` in the text that no exclude overlaps and no context rule suppresses.
+
+        After a dropped match the search resumes one character later, not after it: a gap match that
+        starts in a clause about something else ("投诉燃气公司，煤气泄…") must not hide a shorter one.
+        """
+        regex, text = compiled.regex, scan.text
+        pos = 0
+        while (match := regex.search(text, pos)) is not None:
+            start, end = match.span()
+            pos = start + 1
+            if start == end:
+                continue
+            if any(xs < end and start < xe for xs, xe in self._excluded(scan, kind)):
+                continue
+            if scan.context.suppressed(start, end):
+                continue
+            yield start, end
+
+    def _excluded(self, scan: _Scan, kind: str) -> list[tuple[int, int]]:
+        """Spans of the text covered by an exclude of ``kind`` or of every kind (computed once)."""
+        spans = scan.excluded.get(kind)
+        if spans is None:
+            if scan.shared is None:
+                scan.shared = scan.spans(self._shared_group)
+            spans = scan.excluded[kind] = scan.spans(self._exclude_groups[kind]) + scan.shared
+        return spans
+
+    def _first_trigger(self, scan: _Scan, kind: str) -> tuple[int, int] | None:
+        found: tuple[int, int] | None = None
+        for compiled in self._trigger_groups[kind].candidates(scan.chars):
+            if compiled.regex.search(scan.text) is None:  # the common case: skip the generator
+                continue
+            for span in self._live_matches(scan, kind, compiled):
+                if found is None or span[0] < found[0]:
+                    found = span
+                break
+        return found
+
+    def _cue_pair(self, scan: _Scan, kind: str) -> tuple[int, int] | None:
+        """The earliest two live matches of *different* cue lines in one sentence, as one span."""
+        spans: list[tuple[int, int, int]] = []  # start, end, which cue line
+        for line, compiled in enumerate(self._cue_groups[kind].candidates(scan.chars)):
+            if compiled.regex.search(scan.text) is None:
+                continue
+            spans.extend((start, end, line) for start, end in self._live_matches(scan, kind, compiled))
+        spans.sort()
+        for i, (a_start, a_end, a_line) in enumerate(spans):
+            sentence_start, sentence_end = scan.context.sentence(a_start)
+            if _CONSULT.search(scan.text, sentence_start, sentence_end) is not None:
+                continue
+            for b_start, b_end, b_line in spans[i + 1 :]:
+                if b_start >= sentence_end:
+                    break
+                if b_line != a_line and b_start >= a_end:
+                    return a_start, b_end
+        return None
+
+
+class _Scan:
+    """One text being checked: its characters, lazily its context and the exclude spans per kind."""
+
+    __slots__ = ("_context", "chars", "excluded", "shared", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.chars = frozenset(text.lower())
+        self.excluded: dict[str, list[tuple[int, int]]] = {}
+        self.shared: list[tuple[int, int]] | None = None
+        self._context: _Context | None = None
+
+    def spans(self, group: _Group) -> list[tuple[int, int]]:
+        return [m.span() for x in group.candidates(self.chars) for m in x.regex.finditer(self.text)]
+
+    @property
+    def context(self) -> _Context:
+        if self._context is None:
+            self._context = _Context(self.text)
+        return self._context

@@ -72,6 +72,18 @@ def small(*terms: AlertTerm) -> AlertLexicon:
         ("有人站在楼顶说要跳下去", "self_harm", "12356"),
         ("再不解决我们就去市政府门口拉横幅", "escalate", "班长"),
         ("我要找媒体曝光你们", "escalate", "班长"),
+        # round 7 families: cue pairs, broader slots, conditional threats
+        ("地下室配电房传出一股焦臭味，还有点烟", "fire", "119"),
+        ("仓库里的纸箱子着了，我们几个人灭不了", "fire", "119"),
+        ("我看见有人在车里把一个女孩往车上拽", "police", "110"),
+        ("我被几个人围住了，他们说不给钱就不让走", "police", "110"),
+        ("来电人称其妻子突发昏厥，目前呼吸微弱", "medical", "120"),
+        ("我妈一直说头晕，现在吐了好几次，话都说不清了", "medical", "120"),
+        ("一辆运钢筋的卡车急刹车，钢筋滑下来砸到了旁边的车", "traffic", "122"),
+        ("如果你们不管，我今天就从这楼上跳下去", "self_harm", "12356"),
+        ("我没有活下去的理由了", "self_harm", "12356"),
+        ("我弟弟发朋友圈说来生再见，现在电话打不通", "self_harm", "12356"),
+        ("我们五十多个工人已经在厂门口坐了一天了", "escalate", "班长"),
     ],
 )
 def test_indirect_phrases_fire_with_the_transfer_number(
@@ -143,6 +155,17 @@ def test_live_danger_in_questions_doubt_and_threats_fires(lexicon: AlertLexicon,
         "想死你们了，我来表扬一下",
         "集体户口怎么迁出来",
         "燃气灶打不着火，找谁修",
+        # round 7: mentions of a service, hyperbole, lost things, dated or second-hand events
+        "我想咨询一下救护车能不能跨市转运",
+        "这个队排得我都快晕倒了",
+        "请问孩子上学的疫苗本丢了怎么补",
+        "我前几天在网上被骗了两千块，已经报警了，想问问能不能追回",
+        "我家的车在停车场被人砸了玻璃，监控坏了，物业不管，上周的事",
+        "我在网上看到有人说某高速出了车祸，是真的吗",
+        "请问燃气泄漏报警器去哪里买",
+        "邻居家的电动车停在楼道里，我担心会起火",
+        "我想问一下燃气表的电池没电了怎么换",
+        "热水器漏水了，找谁修",
     ],
 )
 def test_negations_past_procedures_and_figures_of_speech_do_not_fire(lexicon: AlertLexicon, text: str) -> None:
@@ -193,16 +216,120 @@ def test_negation_window_and_pseudo_negations() -> None:
     assert kinds_of(lex.detect("没人在家，屋里冒烟了")) == ["fire"]  # other clause
 
 
+def test_past_event_clause_and_lasting_verbs() -> None:
+    lex = small(AlertTerm("police", "砸…车", "trigger"), AlertTerm("fire", "漏气", "trigger"))
+    assert lex.detect("车被人砸了，物业不管，上周的事") == []  # a clause dates the whole sentence
+    assert lex.detect("车被人砸了，是去年的事了") == []
+    assert kinds_of(lex.detect("有人在砸车，上周也砸过")) == ["police"]  # not a dating clause
+    assert lex.detect("漏气的管子换了一个月了") == []  # time since a finished event
+    assert kinds_of(lex.detect("管子漏气漏了两天了")) == ["fire"]  # a lasting verb: still going on
+
+
+def test_hypothetical_or_near_miss_inside_a_gap() -> None:
+    lex = small(AlertTerm("fire", "电动车…起火", "trigger"), AlertTerm("police", "车…撞", "trigger"))
+    assert lex.detect("电动车停在楼道里，我担心会起火") == []
+    assert lex.detect("车开过来差点撞到我") == []
+    assert kinds_of(lex.detect("电动车停在楼道里起火了")) == ["fire"]
+
+
+def test_conditional_threat_with_a_time_word_fires() -> None:
+    lex = small(AlertTerm("police", "跳下去", "trigger"))
+    assert kinds_of(lex.detect("如果你们不管，我今天就从这楼上跳下去")) == ["police"]
+    assert lex.detect("如果有人跳下去，物业要负责吗") == []
+
+
+def test_second_hand_news_and_service_questions_do_not_fire() -> None:
+    lex = small(AlertTerm("fire", "着火", "trigger"), AlertTerm("police", "家暴", "trigger"))
+    assert lex.detect("我在网上看到有人说小区着火了，是真的吗") == []
+    assert lex.detect("请问家暴可以去哪里求助") == []
+    assert kinds_of(lex.detect("楼下着火了，消防中心在哪")) == ["fire"]  # another clause: in doubt, fire
+
+
+# --- cues: two different weak signs in one sentence --------------------------------------------
+
+
+def cue_lexicon() -> AlertLexicon:
+    return small(
+        AlertTerm("fire", "(有|冒)烟", "cue"),
+        AlertTerm("fire", "(焦|糊)味", "cue"),
+        AlertTerm("fire", "(噼啪|砰的一声)", "cue"),
+        AlertTerm("fire", "烧烤…(烟|味)", "exclude"),
+    )
+
+
+def test_two_different_cues_in_a_sentence_fire() -> None:
+    lex = cue_lexicon()
+    alerts = lex.detect("配电房一股焦味，还有烟")
+    assert kinds_of(alerts) == ["fire"]
+    assert alerts[0].matched == "焦味，还有烟"
+    assert kinds_of(lex.detect("砰的一声，冒烟了")) == ["fire"]
+
+
+def test_one_cue_or_one_cue_line_twice_does_not_fire() -> None:
+    lex = cue_lexicon()
+    assert lex.detect("屋里有烟") == []
+    assert lex.detect("有烟，又冒烟") == []  # the same line twice
+    assert lex.detect("有焦味。楼下冒烟") == []  # two sentences
+
+
+def test_cues_obey_excludes_and_context_rules() -> None:
+    lex = cue_lexicon()
+    assert lex.detect("楼下烧烤有烟，一股焦味") == []  # the exclude covers both cues
+    assert lex.detect("没有焦味，也没有烟") == []  # negated
+    assert lex.detect("上个月有焦味，冒烟") == []  # past
+
+
+def test_a_trigger_wins_over_cues() -> None:
+    lex = small(
+        AlertTerm("fire", "着火", "trigger"), AlertTerm("fire", "有烟", "cue"), AlertTerm("fire", "焦味", "cue")
+    )
+    assert [a.matched for a in lex.detect("有烟，焦味，着火了")] == ["着火"]
+
+
+def test_cues_do_not_fire_when_the_caller_asks_for_information() -> None:
+    lex = small(AlertTerm("fire", "(有|冒)烟", "cue"), AlertTerm("fire", "(焦|糊)味", "cue"))
+    assert lex.detect("插座有焦味，还冒烟，想问问找哪个部门修") == []
+    assert kinds_of(lex.detect("插座有焦味，还冒烟")) == ["fire"]
+
+
+def test_exclude_gaps_reach_the_farthest_end_word() -> None:
+    lex = small(AlertTerm("fire", "焦味", "trigger"), AlertTerm("fire", "烧烤…(烟|味)", "exclude"))
+    assert lex.detect("楼下烧烤店油烟很大，还有股焦味") == []
+    assert kinds_of(lex.detect("楼下烧烤店油烟很大。楼道里有股焦味")) == ["fire"]  # another sentence
+
+
+def test_procedure_cue_where_a_gap_match_ends() -> None:
+    lex = small(AlertTerm("police", "业主…去", "trigger"))
+    assert lex.detect("几十个业主商量好了，明天一起去物业交钱") == []
+    assert kinds_of(lex.detect("几十个业主商量好了，明天一起去物业")) == ["police"]
+
+
+def test_a_cue_needs_a_kind() -> None:
+    with pytest.raises(ValidationError):
+        small(AlertTerm("*", "烟", "cue"))
+
+
 def test_prefilter_never_hides_a_match(lexicon: AlertLexicon, bench: ModuleType) -> None:
     """The character prefilter is only a shortcut: wherever a pattern matches, it must let the text through."""
     texts = [p.text for p in bench.read_phrases(bench.DEFAULT_CSV)] + ["发到b站上", "发到B站上"]
     compiled = [c for group in lexicon._triggers.values() for c in group]
+    compiled += [c for group in lexicon._cues.values() for c in group]
     compiled += [c for group in lexicon._excludes.values() for c in group]
     for text in texts:
         chars = frozenset(text.lower())
         for c in compiled:
             if c.regex.search(text):
                 assert c.prefilter.admits(chars), (c.term.pattern, text)
+
+
+def test_key_character_index_keeps_every_admitted_line(lexicon: AlertLexicon, bench: ModuleType) -> None:
+    """A text tries exactly the lines whose prefilter admits it, in lexicon order."""
+    groups = [*lexicon._trigger_groups.values(), *lexicon._cue_groups.values(), *lexicon._exclude_groups.values()]
+    groups.append(lexicon._shared_group)
+    for phrase in bench.read_phrases(bench.DEFAULT_CSV)[::7]:
+        chars = frozenset(phrase.text.lower())
+        for group in groups:
+            assert group.candidates(chars) == [c for c in group.items if c.prefilter.admits(chars)]
 
 
 # --- pattern syntax ------------------------------------------------------------------------------
@@ -313,6 +440,8 @@ def test_default_lexicon_covers_the_six_kinds(lexicon: AlertLexicon) -> None:
     assert names == {"police", "fire", "medical", "traffic", "self_harm", "escalate"}
     triggered = {t.kind for t in lexicon.terms if t.polarity == "trigger"}
     assert triggered == names
+    cued = {t.kind for t in lexicon.terms if t.polarity == "cue"}
+    assert cued <= names and len(cued) >= 4
 
 
 # --- labelled phrases (bench/data/alert_phrases.csv) ---------------------------------------------
@@ -341,8 +470,8 @@ def test_test_split_meets_precision_target(bench: ModuleType, lexicon: AlertLexi
 
 @pytest.mark.xfail(
     strict=True,
-    reason="held-out batch 2 (written after the lexicon froze) has recall 0.72, so the test split is at "
-    "0.86 < 0.95: a lexicon misses indirect phrasings it has not seen; see the report / bench",
+    reason="blind batch 3 (written without seeing the lexicon, round 7) has recall 0.80, so the test split "
+    "(batch 1 + batch 3) is at 0.85 < 0.95: a lexicon misses indirect phrasings it has not seen",
 )
 def test_test_split_meets_recall_target(bench: ModuleType, lexicon: AlertLexicon) -> None:
     overall = _split(bench, lexicon, "test")
@@ -350,10 +479,10 @@ def test_test_split_meets_recall_target(bench: ModuleType, lexicon: AlertLexicon
 
 
 def test_test_split_does_not_regress(bench: ModuleType, lexicon: AlertLexicon) -> None:
-    """Guard the level reached (recall 0.858, precision 0.920) while the recall target is not met."""
+    """Guard the level reached on the test split (batch 1 + blind batch 3): recall 0.851, precision 0.964."""
     overall = _split(bench, lexicon, "test")
-    assert overall.recall >= 0.85
-    assert overall.precision >= 0.90
+    assert overall.recall >= 0.84
+    assert overall.precision >= 0.95
 
 
 def test_dev_split_stays_clean(bench: ModuleType, lexicon: AlertLexicon) -> None:
