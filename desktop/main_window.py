@@ -25,7 +25,6 @@ from PySide6.QtWidgets import QApplication, QDialog, QSplitter, QStackedWidget, 
 
 from desktop import errors
 from desktop.drafts import CallDraft, DraftStore, Outbox
-from desktop.editor import EditorWorkspace
 from desktop.search_log import SearchRecord, SearchSession, SuggestSession
 from desktop.services import SearchEngine, Services
 from desktop.style import stylesheet
@@ -51,6 +50,7 @@ from kb.phones import normalize_phone
 from kb.settings import Settings
 
 if TYPE_CHECKING:  # the engine (whoosh, numpy) loads in the background, not at window start
+    from desktop.editor import EditorWorkspace  # editor roles only: imported in _apply_role (≈5 MB)
     from indexer.engine import Suggestion
     from indexer.routing import DepartmentSuggestion
 
@@ -760,6 +760,8 @@ class MainWindow(QWidget):
     def _apply_role(self) -> None:
         """Editors, reviewers and admins get the editor workspace as a second mode (F9)."""
         if self.can_edit and self.editor is None:
+            from desktop.editor import EditorWorkspace  # agents' seats never load the editor
+
             kb, user = self.services.kb, self.services.user
             # The window runs scheduled publishing for every seat (run_scheduled), not the editor.
             self.editor = EditorWorkspace(kb, self.engine, self.tasks, user, today=self.today, run_schedule=False)

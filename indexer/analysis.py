@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import re
 import threading
 import unicodedata
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -406,7 +407,20 @@ def description_terms(text: str) -> Counter[str]:
 
 # --------------------------------------------------------------------------- pinyin
 
-_pinyin_mod: Any = None
+# Toneless pinyin is pypinyin's ``lazy_pinyin(word, errors="ignore")``, with a smaller phrase
+# dictionary (issue #7): pypinyin is imported on first use with PYPINYIN_NO_PHRASES=1, so it skips
+# its 47,111-phrase dictionary (about 44 MB of RAM), and gets instead, via ``load_phrases_dict``,
+# the few thousand phrases of resources/pinyin/phrases.txt (generated from pypinyin's own data by
+# tools/gen_pinyin_phrases.py): those whose pinyin differs from the characters' default readings
+# (银行 yin hang, 重庆 chong qing) and those its segmentation needs to cut words as with the full
+# dictionary. Same syllables as full pypinyin for every word of jieba's dictionary, the hotline
+# user dictionary and pypinyin's phrase list (tools/gen_pinyin_phrases.py,
+# tests/indexer/test_pinyin.py). If pypinyin was already imported with its full dictionary, the
+# phrases it already has are left alone, so nothing changes.
+PINYIN_PHRASES = "pinyin/phrases.txt"
+
+_pinyin_lock = threading.Lock()
+_lazy_pinyin: Callable[..., list[str]] | None = None
 _word_cache: dict[str, tuple[str, str]] = {}
 
 
@@ -414,17 +428,45 @@ def _word_cache_clear() -> None:
     _word_cache.clear()
 
 
+def read_pinyin_phrases(lines: Iterable[str]) -> dict[str, list[list[str]]]:
+    """phrases.txt (``phrase<TAB>readings, space-separated``) as ``pypinyin.load_phrases_dict`` takes it."""
+    phrases: dict[str, list[list[str]]] = {}
+    for line in lines:
+        if not line.strip() or line.startswith("#"):
+            continue
+        phrase, _, readings = line.rstrip("\n").partition("\t")
+        syllables = readings.split(" ")
+        if len(syllables) != len(phrase) or not all(syllables):
+            raise ValueError(f"bad pinyin phrase line: {line.rstrip()}")
+        phrases[phrase] = [[s] for s in syllables]
+    return phrases
+
+
+def _load_pypinyin() -> Callable[..., list[str]]:
+    """pypinyin's ``lazy_pinyin``, imported once (thread-safe) without its big phrase dictionary."""
+    global _lazy_pinyin
+    with _pinyin_lock:
+        if _lazy_pinyin is None:
+            os.environ.setdefault("PYPINYIN_NO_PHRASES", "1")
+            import pypinyin
+            from pypinyin.constants import PHRASES_DICT
+
+            with resource_path(PINYIN_PHRASES).open(encoding="utf-8") as fh:
+                phrases = read_pinyin_phrases(fh)
+            missing = {p: r for p, r in phrases.items() if p not in PHRASES_DICT}
+            if missing:
+                pypinyin.load_phrases_dict(missing)
+            _lazy_pinyin = pypinyin.lazy_pinyin
+        return _lazy_pinyin
+
+
 def pinyin_keys(word: str) -> tuple[str, str]:
     """(full pinyin without tones, initials) of a CJK word: 社保卡 → ("shebaoka", "sbk")."""
     cached = _word_cache.get(word)
     if cached is not None:
         return cached
-    global _pinyin_mod
-    if _pinyin_mod is None:
-        import pypinyin
-
-        _pinyin_mod = pypinyin
-    syllables = _pinyin_mod.lazy_pinyin(word, errors="ignore")
+    lazy_pinyin = _lazy_pinyin if _lazy_pinyin is not None else _load_pypinyin()
+    syllables = lazy_pinyin(word, errors="ignore")
     result = ("".join(syllables), "".join(s[0] for s in syllables if s))
     if len(_word_cache) < 200_000:
         _word_cache[word] = result
