@@ -32,7 +32,7 @@ BIGRAM_WEIGHT = 0.7
 PINYIN_WEIGHT = 0.6
 FUZZY_WEIGHT = 0.5
 #: Call descriptions: keep this many terms, drop terms in more than this share of entries.
-SUGGEST_MAX_TERMS = 24
+SUGGEST_MAX_TERMS = 48
 SUGGEST_MAX_DF = 0.25
 #: Query-side weight is (1 + log tf) × idf ** SUGGEST_IDF_POWER (BM25 applies idf once more).
 SUGGEST_IDF_POWER = 1.0

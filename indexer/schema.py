@@ -20,10 +20,10 @@ from indexer import analysis
 from kb.dto import EntryView
 
 #: Bump when the schema or the analysis changes; an index of another version is rebuilt.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: Title tokens are counted this many times in the combined field (title weighs more).
-TITLE_REPEAT = 2
+TITLE_REPEAT = 4
 
 #: Character bigrams of the answer text too (finds unknown words anywhere, but doubles build time).
 BODY_BIGRAMS = False

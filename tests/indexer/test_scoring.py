@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from common import make_entry
 from whoosh import query as wq
+from whoosh.scoring import BM25F
+from whoosh.searching import Searcher
 
 from indexer import query as planner
 from indexer import scoring
@@ -55,6 +57,12 @@ def segmented(tmp_path: Path) -> Any:
     ix.close()
 
 
+def _reference(state: Any) -> Any:
+    """Whoosh's own searcher over the same reader, with Huiyin's BM25F parameters."""
+    weighting = BM25F(B=scoring.B, K1=scoring.K1)
+    return Searcher(state.searcher.reader(), weighting=weighting, closereader=False)
+
+
 def _whoosh_top(searcher: Any, q: Any, limit: int, mask: set[int] | None) -> list[tuple[int, float]]:
     # Every match, then the best: whoosh's own top-N collection can drop documents that tie with or
     # beat its cut-off when sub-matchers skip ahead (seen with And of Or groups), even with optimize=False.
@@ -83,7 +91,7 @@ def test_several_segments_and_deletions(segmented: SearchIndex) -> None:
 )
 def test_call_description_matches_whoosh(segmented: SearchIndex, text: str) -> None:
     state = segmented._state()
-    searcher, scorer = state.searcher, state.scorer
+    searcher, scorer = _reference(state), state.scorer
     assert scorer is not None
     plan = planner.plan_suggest(searcher.reader(), text, None)
     assert not plan.empty
@@ -99,7 +107,7 @@ def test_call_description_matches_whoosh(segmented: SearchIndex, text: str) -> N
 @pytest.mark.parametrize("text", ["社保卡 补办", "停车 收费 物业", "shebaoka", "暖气 报修", "公基金"])
 def test_search_box_trees_match_whoosh(segmented: SearchIndex, text: str) -> None:
     state = segmented._state()
-    searcher, scorer = state.searcher, state.scorer
+    searcher, scorer = _reference(state), state.scorer
     assert scorer is not None
     plan = planner.plan_search(searcher.reader(), text, {"社保": ["社会保险"]})
     assert not plan.empty
@@ -109,7 +117,7 @@ def test_search_box_trees_match_whoosh(segmented: SearchIndex, text: str) -> Non
 
 def test_boosted_compound_queries(segmented: SearchIndex) -> None:
     state = segmented._state()
-    searcher, scorer = state.searcher, state.scorer
+    searcher, scorer = _reference(state), state.scorer
     assert scorer is not None
     q = wq.Or(
         [
