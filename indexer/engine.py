@@ -19,7 +19,7 @@ from indexer.errors import IndexCorrupt
 from indexer.history import PastCase
 from indexer.hits import IndexStatus, SearchHit
 from indexer.index import SearchIndex
-from indexer.routing import CategorySuggestion, DepartmentSuggestion, Router
+from indexer.routing import CategorySuggestion, DepartmentProfiles, DepartmentSuggestion, Router
 from kb.alerts import Alert, AlertLexicon
 from kb.deadlines import DEFAULT_RULES, DeadlineRule, compute_due_at, rules_from_records
 from kb.dto import Changes, WorkOrderView
@@ -75,7 +75,7 @@ class Suggestion:
 class _Lexicons:
     """Editor-maintained data the engine reads on every call, reloaded on change."""
 
-    def __init__(self, kb: KnowledgeBase) -> None:
+    def __init__(self, kb: KnowledgeBase, profiles: DepartmentProfiles | None = None) -> None:
         self.synonyms = kb.synonyms()
         terms, kinds = kb.alert_records()
         self.alerts = AlertLexicon.from_records(terms, kinds)
@@ -83,7 +83,7 @@ class _Lexicons:
         self.gazetteer = Gazetteer(places) if places else None
         # The work-order history summary attached to this base by Engine.open (None: rules and entries only).
         self.history = work_order_history.attached(kb)
-        self.router = Router(kb.departments(), kb.routing_rules(), history=self.history)
+        self.router = Router(kb.departments(), kb.routing_rules(), history=self.history, profiles=profiles)
         stored = kb.get_setting(DEADLINE_SETTING)
         self.deadlines: list[DeadlineRule] = (rules_from_records(stored["rules"]) if stored
                                               else list(DEFAULT_RULES))
@@ -92,16 +92,29 @@ class _Lexicons:
 class Engine:
     """Search, suggest and keep the index current. Safe to call from several threads."""
 
-    def __init__(self, paths: AppPaths, kb: KnowledgeBase, index: SearchIndex) -> None:
+    def __init__(self, paths: AppPaths, kb: KnowledgeBase, index: SearchIndex, *,
+                 background_profiles: bool = False) -> None:
         self.paths = paths
         self.kb = kb
         self.index = index
-        self._lex = _Lexicons(kb)
+        # What each department's published entries are about (routing evidence); kept current by sync.
+        # Reading every entry takes seconds on a big base: with ``background_profiles`` suggestions
+        # route on the other evidence until it is done.
+        # Without it they load on the first suggestion, so a plain search never waits for them.
+        self._profiles = DepartmentProfiles()
+        self._profiles_lock = threading.Lock()
+        self._profiles_pending = not background_profiles
+        if background_profiles:
+            threading.Thread(target=self._load_profiles, name="department-profiles", daemon=True).start()
+        self._lex = _Lexicons(kb, self._profiles)
         self._sync_lock = threading.Lock()
 
     @classmethod
     def open(cls, paths: AppPaths, kb: KnowledgeBase, *, sync: bool = True) -> Engine:
         """Open (or create) the index beside the database; with ``sync``, catch up now.
+
+        Without ``sync`` the department profiles (routing) load in a background thread, with it on
+        the first suggestion.
 
         Loads jieba in this thread if it is not loaded yet (the GUI starts that
         load in the background first).
@@ -115,13 +128,19 @@ class Engine:
             index = SearchIndex.reset(paths.index_dir)
         # Load the work-order history summary beside the index; it catches up in the background.
         work_order_history.attach(kb, paths.index_dir)
-        engine = cls(paths, kb, index)
+        engine = cls(paths, kb, index, background_profiles=not sync)
         if sync:
             engine.sync()
         return engine
 
     def close(self) -> None:
         self.index.close()
+
+    def _load_profiles(self) -> None:
+        try:
+            self._profiles.load(self.kb.iter_entries())
+        except Exception:  # the base went away (closed at exit): routing goes on without profiles
+            log.warning("department profiles not loaded", exc_info=True)
 
     # ---------------------------------------------------------------- index
     def sync(self) -> int:
@@ -137,6 +156,7 @@ class Engine:
                 return self._rebuild_locked(changes.revision)
             upserts = self.kb.get_entries(sorted(changes.entries_upserted))
             self.index.apply(upserts, changes.entries_deleted, changes.revision)
+            self._profiles.update(upserts, changes.entries_deleted)
             if changes.departments:
                 self.reload_lexicons()
             return len(upserts) + len(changes.entries_deleted)
@@ -148,14 +168,18 @@ class Engine:
 
     def _rebuild_locked(self, revision: int) -> int:
         count = 0
+        profiles = DepartmentProfiles()
 
         def counted() -> Any:
             nonlocal count
             for e in self.kb.iter_entries():
                 count += 1
+                profiles.update((e,))
                 yield e
 
         self.index.rebuild(counted(), revision)
+        self._profiles.replace(profiles)
+        self._profiles_pending = False
         log.info("index rebuilt: %d entries at revision %d", count, revision)
         return count
 
@@ -174,7 +198,7 @@ class Engine:
                 history.add(self.kb.get_work_order(wid))
 
     def reload_lexicons(self) -> None:
-        self._lex = _Lexicons(self.kb)
+        self._lex = _Lexicons(self.kb, self._profiles)
 
     def index_status(self) -> IndexStatus:
         return self.index.status()
@@ -196,6 +220,11 @@ class Engine:
     def suggest(self, text: str, *, address: str = "", phone: str = "", request_type: str = "",
                 limit: int = 5, now: datetime | None = None) -> Suggestion:
         """Answers, departments, categories, alerts, repeat calls and the deadline for a call."""
+        if self._profiles_pending:
+            with self._profiles_lock:
+                if self._profiles_pending:
+                    self._load_profiles()
+                    self._profiles_pending = False
         lex = self._lex
         alerts = tuple(lex.alerts.detect(text))
         place = self.locate(address) if address.strip() else Place(None, None, "")

@@ -12,8 +12,12 @@ Evidence, each turned into reasons an agent can check at a glance:
     cases like this were dispatched to, recent ones counting more, returned
     (退单) ones counting against; the nearest recent case is quoted;
 (c) the **owners of the best-matching knowledge entries** (a score-weighted
-    vote of the top search hits) and departments whose **name or duties** the
-    caller mentions ("社保局", "省立中山图书馆").
+    vote of the top search hits), the **department profiles**
+    (:class:`DepartmentProfiles`: how much of the text the titles of each
+    department's entries, and its name, cover — many moderately matching
+    entries of one department count, not only the few best hits) and
+    departments whose **name or duties** the caller mentions ("社保局",
+    "省立中山图书馆").
 
 Each source gives a distribution over departments (sums to at most 1), added
 with the weights below; scores are comparable across calls (about 0-2).
@@ -24,36 +28,58 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from indexer import analysis
 from indexer.history import CAT_BASE, PastCase, WorkOrderHistory, case_terms
 from indexer.hits import SearchHit
-from kb.dto import DepartmentView, RoutingRuleView
+from kb.dto import DepartmentView, EntryView, RoutingRuleView
 from kb.place import Place
 
-__all__ = ["CategorySuggestion", "DepartmentSuggestion", "Router", "Routing"]
+__all__ = ["CategorySuggestion", "DepartmentProfiles", "DepartmentSuggestion", "Router", "Routing",
+           "profile_features"]
 
 #: Hits of the answer search that vote for their owner department.
 VOTE_HITS = 10
-W_ENTRIES = 1.0
-W_NAMES = 1.0
+# The knowledge base's evidence (hits + profiles) weighs 1 in all, like the history's and a rule's.
+# Weights chosen on an inner split of the training items of bench/eval_routing.py (``--dev``).
+W_ENTRIES = 0.2
+W_PROFILE = 0.8
+W_NAMES = 0.45
 W_HISTORY = 1.0
 W_RULES = 1.0
-NAME_THRESHOLD = 0.3
+NAME_THRESHOLD = 0.2
 DUTIES_THRESHOLD = 0.3
-W_DUTIES = 0.5
+W_DUTIES = 0.225
 #: Below this best score the responsibility counts as unclear and a matching fallback rule leads.
-UNCLEAR = 0.45
+UNCLEAR = 0.3
+
+#: Department profiles. A query feature weighs idf ** PROFILE_IDF_POWER, idf over departments
+#: (a character every department's titles have says nothing about who handles the case).
+PROFILE_IDF_POWER = 2.0
+#: A department having a feature in n of its entries covers n / (n + SAT · (1 + entries) ** SIZE_POWER) of it:
+#: one title counts, several count more, and a big department needs more of them.
+PROFILE_SAT = 1.0
+PROFILE_SIZE_POWER = 0.25
+#: The features of a department's name count as this many of its titles.
+PROFILE_NAME_WEIGHT = 1.0
+#: The best departments by coverage share the profile's weight in proportion to coverage ** SHARPEN.
+PROFILE_TOP = 20
+PROFILE_SHARPEN = 2.0
+#: Long call texts: the opening counts, and only the most specific features.
+PROFILE_CHARS = 300
+PROFILE_MAX_FEATURES = 64
 W_CAT_HISTORY = 1.0
 W_CAT_ENTRIES = 0.5
 
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _PAREN = re.compile(r"[（(]([^）)]*)[）)]")
 _PREFIX = re.compile(r"^(中华人民共和国|中国共产党|中共|中国|[\u4e00-\u9fff]{2}省|[\u4e00-\u9fff]{2}市|省|市)")
+_LATIN = re.compile(r"[a-z]{2,}")
 
 
 @dataclass(frozen=True)
@@ -190,15 +216,226 @@ def _join_grams(text: str, grams: Sequence[str]) -> str:
     return "、".join(runs)
 
 
+def profile_features(text: str) -> set[str]:
+    """What a department profile compares: the characters and character bigrams of the CJK runs, latin words.
+
+    Single characters carry what bigrams split ("涉税" and "税务" share "税"); bigrams keep the words.
+    """
+    folded = analysis.fold_aligned(text)
+    out: set[str] = set(_LATIN.findall(folded))
+    for run in _CJK_RUN.findall(folded):
+        out.update(run)
+        out.update(run[i : i + 2] for i in range(len(run) - 1))
+    return out
+
+
+@dataclass(frozen=True)
+class ProfileMatch:
+    """How much of a text one department's profile covers (0..1) and by which features."""
+
+    coverage: float
+    features: tuple[tuple[str, int], ...]  # (feature, its entries that have it), most weighty first
+    name_features: tuple[str, ...]  # covered by its name only
+    entries: int  # its entries in the profile
+
+
+class DepartmentProfiles:
+    """What each department's published entries are about, to rank departments beyond the best few hits.
+
+    Per feature (:func:`profile_features` of an entry's title, aliases and
+    keywords, once per entry), how many of each department's entries have it.
+    A department with many moderately matching entries then counts, as does
+    one whose entries share the rare words of the text but rank low in the
+    answer search. Memory is one short string per entry plus the counts; the
+    engine keeps it current as entries change. Thread-safe.
+    """
+
+    def __init__(self, entries: Iterable[EntryView] = ()) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[int, tuple[int, str]] = {}  # entry id → (department id, profiled text)
+        self._counts: dict[str, dict[int, int]] = {}  # feature → department → entries with it
+        self._sizes: dict[int, int] = {}  # department → entries
+        self._by_dept: dict[int, set[int]] = {}  # department → entry ids
+        self._generation = 0  # bumped by replace: a load started before it is stale
+        self._pending: list[tuple[list[EntryView], list[int]]] | None = None  # updates during a load
+        for e in entries:
+            self._upsert(e)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def entries_of(self, department_id: int) -> int:
+        return self._sizes.get(department_id, 0)
+
+    @staticmethod
+    def _text(entry: EntryView) -> str | None:
+        if entry.status != "published" or entry.department_id is None:
+            return None
+        return "\n".join([entry.title, *entry.aliases, *entry.keywords])
+
+    def _upsert(self, entry: EntryView) -> None:
+        self._remove(entry.id)
+        text = self._text(entry)
+        if text is None:
+            return
+        assert entry.department_id is not None
+        dept = entry.department_id
+        self._entries[entry.id] = (dept, text)
+        self._sizes[dept] = self._sizes.get(dept, 0) + 1
+        self._by_dept.setdefault(dept, set()).add(entry.id)
+        for f in profile_features(text):
+            self._counts.setdefault(f, {})
+            self._counts[f][dept] = self._counts[f].get(dept, 0) + 1
+
+    def _remove(self, entry_id: int) -> None:
+        old = self._entries.pop(entry_id, None)
+        if old is None:
+            return
+        dept, text = old
+        self._sizes[dept] -= 1
+        self._by_dept[dept].discard(entry_id)
+        if not self._sizes[dept]:
+            del self._sizes[dept]
+            del self._by_dept[dept]
+        for f in profile_features(text):
+            posting = self._counts[f]
+            posting[dept] -= 1
+            if not posting[dept]:
+                del posting[dept]
+                if not posting:
+                    del self._counts[f]
+
+    def update(self, upserts: Iterable[EntryView], deletes: Iterable[int] = ()) -> None:
+        """Apply changed entries (any status: only published ones with a department count) and deleted ids."""
+        upserts, deletes = list(upserts), list(deletes)
+        with self._lock:
+            for e in upserts:
+                self._upsert(e)
+            for entry_id in deletes:
+                self._remove(entry_id)
+            if self._pending is not None:
+                self._pending.append((upserts, deletes))
+
+    def replace(self, other: DepartmentProfiles) -> None:
+        """Take over the contents of a profile built aside (after an index rebuild)."""
+        with self._lock:
+            self._entries, self._counts, self._sizes = other._entries, other._counts, other._sizes
+            self._by_dept = other._by_dept
+            self._generation += 1
+
+    def load(self, entries: Iterable[EntryView]) -> None:
+        """Build from every entry, e.g. in a background thread at startup (about 5 s per 100,000 entries).
+
+        Suggestions use what is there meanwhile; updates applied during the
+        load are replayed on the result, and a :meth:`replace` meanwhile wins.
+        """
+        with self._lock:
+            generation = self._generation
+            self._pending = []
+        fresh = DepartmentProfiles(entries)
+        with self._lock:
+            pending, self._pending = self._pending or [], None
+            if generation != self._generation:
+                return
+            for upserts, deletes in pending:
+                fresh.update(upserts, deletes)
+            self._entries, self._counts, self._sizes = fresh._entries, fresh._counts, fresh._sizes
+            self._by_dept = fresh._by_dept
+
+    def match(self, text: str, names: Mapping[str, set[int]] | None = None,
+              departments: Collection[int] | None = None) -> dict[int, ProfileMatch]:
+        """Departments whose profile covers part of ``text``: coverage 0..1 (idf-weighted share of its features).
+
+        ``names``: feature → departments whose name has it (each counts as
+        :data:`PROFILE_NAME_WEIGHT` entries); ``departments``: the ones that may
+        be suggested (the idf is over them).
+        """
+        names = names or {}
+        feats = profile_features(text[:PROFILE_CHARS])
+        if not feats:
+            return {}
+        with self._lock:
+            if not self._entries:
+                return {}
+            n_depts = len(departments) if departments is not None \
+                else len(self._sizes.keys() | {d for ds in names.values() for d in ds})
+            weighted: list[tuple[float, str, dict[int, int], set[int]]] = []
+            for f in feats:
+                posting = self._counts.get(f, {})
+                named = names.get(f, set())
+                df = len(posting.keys() | named) if named else len(posting)
+                idf = math.log(1.0 + n_depts / df) if df else math.log(1.0 + n_depts)
+                weighted.append((idf ** PROFILE_IDF_POWER, f, posting, named))
+            weighted.sort(key=lambda x: (-x[0], x[1]))
+            weighted = weighted[:PROFILE_MAX_FEATURES]
+            total = sum(w for w, *_ in weighted) or 1.0
+            cover: dict[int, float] = defaultdict(float)
+            why: dict[int, list[tuple[float, str]]] = defaultdict(list)
+            by_name: dict[int, list[tuple[float, str]]] = defaultdict(list)
+            for w, f, posting, named in weighted:
+                for dept in (posting.keys() | named) if named else posting.keys():
+                    if departments is not None and dept not in departments:
+                        continue
+                    n_entries = posting.get(dept, 0)
+                    n = n_entries + (PROFILE_NAME_WEIGHT if dept in named else 0.0)
+                    part = w * n / (n + PROFILE_SAT * (1.0 + self._sizes.get(dept, 0)) ** PROFILE_SIZE_POWER)
+                    cover[dept] += part
+                    (why if n_entries else by_name)[dept].append((part, f))
+
+            def ranked(parts: list[tuple[float, str]]) -> list[str]:
+                return [f for _, f in sorted(parts, key=lambda x: -x[0])]
+
+            return {dept: ProfileMatch(c / total, tuple((f, self._counts[f][dept]) for f in ranked(why[dept])),
+                                       tuple(ranked(by_name[dept])), self._sizes.get(dept, 0))
+                    for dept, c in cover.items()}
+
+    def example(self, department_id: int, features: Sequence[str], scan: int = 1000) -> str:
+        """The title of one of the department's entries having the most of ``features`` (the first weigh most)."""
+        with self._lock:
+            ids = list(self._by_dept.get(department_id, ()))[:scan]
+            texts = [self._entries[i][1] for i in ids]
+        best, best_score = "", 0.0
+        folded = [(analysis.fold_aligned(t), t) for t in texts]
+        for low, text in folded:
+            score = sum(1.0 / (1 + k) for k, f in enumerate(features) if f in low)
+            title = text.split("\n", 1)[0]
+            if score > best_score or (score == best_score and score and len(title) < len(best)):
+                best, best_score = title, score
+        return best
+
+
+def _display_features(features: Sequence[tuple[str, int]], words: set[str], n: int = 2) -> list[tuple[str, int]]:
+    """The features to show an agent: words of the text first, then bigrams; characters only when nothing else."""
+    def kind(f: str) -> int:
+        return 2 if len(f) == 1 else 0 if f in words else 1
+
+    order = sorted(range(len(features)), key=lambda i: (kind(features[i][0]), i))
+    out: list[tuple[str, int]] = []
+    for i in order:
+        f = features[i][0]
+        if any(f in g or g in f for g, _ in out) or (out and kind(f) == 2):
+            continue
+        out.append(features[i])
+        if len(out) == n:
+            break
+    return out
+
+
 class Router:
     """Ranks departments and categories from rules, history, matched entries and department names."""
 
     def __init__(self, departments: Sequence[DepartmentView], rules: Sequence[RoutingRuleView],
-                 history: WorkOrderHistory | None = None) -> None:
+                 history: WorkOrderHistory | None = None, profiles: DepartmentProfiles | None = None) -> None:
         self.departments = {d.id: d for d in departments if d.active}
         self.rules = [r for r in rules if r.active and r.department_id in self.departments]
         self.history = history
+        self.profiles = profiles
         self._names = _NameMatcher(self.departments.values())
+        self._name_features: dict[str, set[int]] = defaultdict(set)
+        for d in self.departments.values():
+            for form in name_forms(d.name, d.short_name):
+                for f in profile_features(form):
+                    self._name_features[f].add(d.id)
 
     # -------------------------------------------------------------- categories
     def categories(self, hits: Sequence[SearchHit], limit: int = 3, *, text: str = "",
@@ -248,6 +485,7 @@ class Router:
         tallies: dict[int, _Tally] = defaultdict(_Tally)
         self._rule_evidence(text, place, categories, tallies)
         self._entry_evidence(hits, tallies)
+        self._profile_evidence(text, tallies)
         self._name_evidence(text, tallies)
         self._history_evidence(text, vec, similar, now, tallies)
         fallbacks = self._fallbacks(place)
@@ -324,6 +562,33 @@ class Router:
         for dept_id, v in votes.items():
             shown = "」「".join(titles[dept_id][:2])
             tallies[dept_id].add(W_ENTRIES * v / total, f"口径「{shown}」的承办单位")
+
+    def _profile_evidence(self, text: str, tallies: dict[int, _Tally]) -> None:
+        if self.profiles is None or not text.strip():
+            return
+        matches = self.profiles.match(text, self._name_features, self.departments)
+        # A name sharing a single character with the text ("扰民" and "人民政府") is no evidence.
+        matches = {d: m for d, m in matches.items() if m.features or any(len(f) > 1 for f in m.name_features)}
+        best = sorted(matches.items(), key=lambda kv: (-kv[1].coverage, kv[0]))[:PROFILE_TOP]
+        total = sum(m.coverage ** PROFILE_SHARPEN for _, m in best)
+        if total <= 0:
+            return
+        words = set(analysis.search_words(text[:PROFILE_CHARS]))
+        for rank, (dept_id, m) in enumerate(best):
+            share = m.coverage ** PROFILE_SHARPEN / total
+            if m.features:
+                shown = _display_features(m.features, words)
+                counts = "、".join(f"「{f}」{n} 条" for f, n in shown)
+                why = f"此单位口径含{counts}"
+                if rank < 5:  # the ones shown: an example the agent can look up
+                    telling = [f for f, _ in m.features[:8] if len(f) > 1] or [f for f, _ in shown]
+                    title = self.profiles.example(dept_id, telling)
+                    if title:
+                        why += f"，如《{title[:40]}》"
+            else:  # only its name covers the text
+                names = _display_features([(f, 0) for f in m.name_features], words)
+                why = f"单位名称含「{'、'.join(f for f, _ in names)}」"
+            tallies[dept_id].add(W_PROFILE * share, why)
 
     def _name_evidence(self, text: str, tallies: dict[int, _Tally]) -> None:
         names, duties = self._names.match(text)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from indexer.history import WorkOrderHistory
 from indexer.hits import SearchHit
-from indexer.routing import Router
-from kb.dto import DepartmentView, RoutingRuleView, WorkOrderView
+from indexer.routing import DepartmentProfiles, Router
+from kb.dto import DepartmentView, EntryView, RoutingRuleView, WorkOrderView
 from kb.place import Place
 
 NOW = datetime(2026, 11, 28, 10, 0)
@@ -33,6 +34,14 @@ def rule(i: int, dept_id: int, *, keywords: tuple[str, ...] = (), category: str 
 def hit(i: int, title: str, dept_id: int | None, score: float, category: str = "") -> SearchHit:
     return SearchHit(id=i, external_id=f"E-{i}", title=title, score=score, snippet="", status="published",
                      category=category, department_id=dept_id, valid_to=None, matched=())
+
+
+def entry(i: int, title: str, dept_id: int | None, *, status: str = "published",
+          aliases: tuple[str, ...] = ()) -> EntryView:
+    return EntryView(id=i, external_id=f"E-{i}", title=title, answer="", aliases=aliases, keywords=(), category="",
+                     department_id=dept_id, department_external_id="", department_name="", basis="",
+                     valid_from=None, valid_to=None, status=status, revision=1, created_at=NOW, created_by="t",
+                     updated_at=NOW, updated_by="t")
 
 
 def order(i: int, text: str, *, dept_id: int | None = None, category: str = "", returned: bool = False,
@@ -113,6 +122,97 @@ def test_history_routes_like_past_cases_and_returned_cases_count_against() -> No
     assert all(d.id != 4 for d in r.departments)  # only returned there: negative, not suggested
     assert r.categories[0].name == "环境保护/油烟" and r.categories[0].score == 1.0
     assert r.similar and r.similar[0].text.startswith("饭店油烟扰民")
+
+
+PROFILED = [entry(1, "餐饮油烟污染投诉", 3), entry(2, "油烟净化设施检查", 3), entry(3, "工地扬尘污染", 3),
+            entry(4, "占道经营处理", 4), entry(5, "共享单车乱停放", 4), entry(6, "露天烧烤管理", 4),
+            entry(7, "养老保险转移", 5), entry(8, "失业保险金申领", 5)]
+
+
+def test_department_profiles_rank_owners_of_many_matching_entries_with_checkable_reasons() -> None:
+    router = Router(DEPTS, [], profiles=DepartmentProfiles(PROFILED))
+    r = router.route("楼下饭店油烟扰民", NOWHERE, [])  # no search hit at all: the profiles still know
+    assert r.departments[0].id == 3
+    reason = r.departments[0].reasons[0]
+    assert reason.startswith("此单位口径含「油烟」2 条") and "《餐饮油烟污染投诉》" in reason
+    # One strong hit of another department does not outweigh several matching entries.
+    hits = [hit(6, "露天烧烤管理", 4, 9.0)]
+    r = router.route("露天烧烤油烟污染", NOWHERE, hits)
+    assert [d.id for d in r.departments[:2]] == [3, 4]
+    assert any("口径「露天烧烤管理」的承办单位" in x for x in r.departments[1].reasons)
+    # A department without entries is found by its name (name features are part of every profile).
+    r = router.route("朝阳区人民政府的电话", NOWHERE, [])
+    assert r.departments[0].id == 1
+
+
+def test_department_profiles_follow_entry_changes() -> None:
+    profiles = DepartmentProfiles([*PROFILED, entry(9, "油烟罚款标准", 4, status="draft")])
+    assert len(profiles) == 8 and profiles.entries_of(4) == 3  # the draft does not count
+    before = profiles.match("油烟")
+    assert set(before) == {3} and dict(before[3].features) == {"油烟": 2, "油": 2, "烟": 2}
+    profiles.update([entry(2, "油烟净化设施检查", 4), entry(9, "油烟罚款标准", 4)], deletes=[1])
+    after = profiles.match("油烟")
+    assert set(after) == {4} and dict(after[4].features)["油烟"] == 2 and profiles.entries_of(3) == 1
+    profiles.update([entry(9, "油烟罚款标准", 4, status="archived")], deletes=[404])
+    assert dict(profiles.match("油烟")[4].features)["油烟"] == 1
+    assert profiles.match("油烟", departments={3, 5}) == {}  # only departments that may be suggested
+
+    # A load (a background thread at startup) keeps the updates applied meanwhile ...
+    loading = DepartmentProfiles()
+
+    def entries_while_an_edit_arrives() -> Iterator[EntryView]:
+        yield entry(1, "餐饮油烟污染投诉", 3)
+        loading.update([entry(2, "油烟净化设施检查", 3)])
+        yield entry(4, "占道经营处理", 4)
+
+    loading.load(entries_while_an_edit_arrives())
+    assert len(loading) == 3 and dict(loading.match("油烟")[3].features)["油烟"] == 2
+    # ... and gives way to a replace (an index rebuild) that happened meanwhile.
+    stale = DepartmentProfiles()
+
+    def entries_while_rebuilt() -> Iterator[EntryView]:
+        stale.replace(DepartmentProfiles([entry(7, "养老保险转移", 5)]))
+        yield entry(1, "餐饮油烟污染投诉", 3)
+
+    stale.load(entries_while_rebuilt())
+    assert len(stale) == 1 and stale.entries_of(5) == 1
+
+
+def test_engine_keeps_department_profiles_current(tmp_path: Path) -> None:
+    from indexer.engine import Engine
+    from kb.dto import EntryDraft
+    from kb.exchange import import_rows
+    from kb.paths import AppPaths
+    from kb.service import KnowledgeBase
+
+    paths = AppPaths(tmp_path).ensure()
+    kb = KnowledgeBase.open(f"sqlite:///{paths.db_file}", clock=lambda: NOW)
+    try:
+        import_rows(kb, "departments", [(1, {"external_id": "D-ENV", "name": "北京市生态环境局"}),
+                                        (2, {"external_id": "D-CG", "name": "北京市城市管理委员会"})], user="t")
+        titles = [("餐饮油烟污染投诉", "D-ENV"), ("油烟净化设施检查", "D-ENV"), ("占道经营处理", "D-CG"),
+                  ("露天烧烤管理", "D-CG")]
+        import_rows(kb, "entries", [(i + 1, {"external_id": f"E-{i}", "title": t, "answer": "按规定办理。",
+                                             "department": d, "status": "published"})
+                                    for i, (t, d) in enumerate(titles)], user="t")
+        engine = Engine.open(paths, kb)
+        try:
+            assert engine.suggest("油烟净化").departments[0].external_id == "D-ENV"
+            moved = kb.get_entry("E-1")
+            _, changes = kb.save_entry(EntryDraft(title=moved.title, answer=moved.answer, external_id="E-1",
+                                                  department="D-CG", status="published"), user="t", entry_id=moved.id)
+            engine.apply_changes(changes)
+            changes = kb.delete_entry(kb.get_entry("E-0").id, user="t")
+            engine.apply_changes(changes)
+            s = engine.suggest("油烟净化")
+            assert s.departments[0].external_id == "D-CG"
+            assert any("「油烟」1 条" in r and "《油烟净化设施检查》" in r for r in s.departments[0].reasons)
+            assert engine.rebuild() == 3  # a rebuild reads the profiles afresh: same answer
+            assert engine.suggest("油烟净化").departments[0].external_id == "D-CG"
+        finally:
+            engine.close()
+    finally:
+        kb.close()
 
 
 def test_engine_suggest_output_and_repeat_callers(tmp_path: Path) -> None:
