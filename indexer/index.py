@@ -291,7 +291,7 @@ class SearchIndex:
             indexed: dict[int, int] = {}
             try:
                 gen = self._create_generation(self._path, name, _Meta(revision=revision))
-                writer = gen.ix.writer(limitmb=256)
+                writer = gen.ix.writer(limitmb=512)
                 try:
                     for entry in entries:
                         writer.add_document(**document(entry))
