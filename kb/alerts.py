@@ -22,7 +22,14 @@ use ``"*"`` for every kind), a ``pattern`` and a ``polarity``:
   two words of the same evidence (燃气表 and 电池) never pair up.  Cues let a
   family of indirect phrasings fire without listing every combination.  Cues
   do not fire in a sentence that asks for information (想问, 请问, 咨询,
-  挂什么科, 正常吗, 哪个医院 …): "孩子发高烧，吐了两次，想问问哪个医院有急诊";
+  挂什么科, 正常吗, 哪个医院 …): "孩子发高烧，吐了两次，想问问哪个医院有急诊".
+  Every cue line of a kind pairs with every other, so a cue must be a sign of
+  that kind's danger whatever it meets.  Where the evidence words are ordinary
+  on their own (a place such as 井里 or 电梯, "到现在", 转账), write the family
+  as gap triggers in both orders instead, so the two must stand close together:
+  ``(被困|出不来|爬不上来…)…(电梯|井里|基坑…)`` and ``(电梯|井里|基坑…)…(被困|…)``
+  (a trapped person, 119), ``(到现在|打不通…)…(没回家|没到学校…)`` and back (a
+  missing child, 110); otherwise "下水道有股臭味" would pair a place with a smell;
 * ``exclude``: a match suppresses every trigger and cue match of that kind it
   overlaps, e.g. ``火车站`` overlaps the trigger ``火``…, ``消防通道`` any trigger
   it touches, ``气得要死`` a trigger ``要死``.  Use excludes for figures of speech
@@ -55,10 +62,11 @@ at ，,、：: … and spaces.
 
 1. **Negation**: a negator (没有, 没, 不是, 并没有, 已经不, 无, 未, 不会, 不想 …)
    within 6 characters before the match in the same clause, unless it is part
-   of a word that does not negate (没想到, 没办法, 不知道, 是不是, 有没有, 不停 …)
+   of a word that does not negate (没想到, 没办法, 不知道, 是不是, 有没有, 不停,
+   不想拖累 … — such a word may run into the match: 不想|拖累 with the cue 拖累)
    or a scope breaker (就, 但, 结果, 突然 …) stands between it and the match.
    Negators inside the match itself (``没有呼吸``, ``不想活了``) do not count.
-2. **Past**: a past-time cue (上个月, 去年, 之前, 前几天, 三年前, and "V了 + a day
+2. **Past**: a past-time cue (上个月, 去年, 之前, 前几天, 三年前, 三月份, and "V了 + a day
    or more + 了" as in 被偷了一个月了, but not after a verb that lasts: 坐了一天了,
    漏了两天了 are still going on) in the match's clause, or alone in a short
    leading clause (``去年冬天，…``), or a clause of the sentence that dates the
@@ -68,13 +76,14 @@ at ，,、：: … and spaces.
 3. **Resolved / aftermath**: a resolution cue anywhere in the sentence (已经灭了,
    已经处理, 已经好了, 没事了, 已经散了, 救护车已经到了 …) or an aftermath
    question that presupposes the event is over (理赔, 赔偿, 报销, 定损, 认定书,
-   医药费, 赔钱 …; responders gone with the patient: 已经被120拉走了), unless an
+   医药费, 赔钱, 伤残鉴定 …; responders gone with the patient: 已经被120拉走了), unless an
    ongoing or urgent cue (还在, 还有, 又, 越来越, 正在, 一直, 救命, 快来 …) is in
    the match's clause.
 4. **Procedure / consultation**: a procedure cue (怎么办理, 申请, 流程, 报销,
    理赔, 费用, 政策, 培训, 进度, 登记, 隐患, 投诉…的处理, 补办, 咨询, 审批,
-   哪里买, 哪里求助, 电话是多少, 中心在哪, 我想投诉 …) or second-hand news
-   (网上看到, 新闻说 …) in the match's clause, where the danger word is only the
+   哪里买, 哪里求助, 电话是多少, 中心在哪, 我想投诉, 范围, 算不算 …) or second-hand news
+   (网上看到, 新闻说, 抖音上刷到 …; but "有人在网上说要去砍人" is a threat, not news) in the
+   match's clause, where the danger word is only the
    topic ("交通事故的医药费怎么报销", "网上看到有人说高速出了车祸").
    A cue in another clause does not suppress ("楼道里有煤气味，燃气费怎么交"
    fires: in doubt), except the clause where a gap match ends
@@ -135,6 +144,8 @@ _NEGATORS: Final = re.compile("并没有|没有|并不是|不是|已经不|从�
 _NEG_PSEUDO: Final = re.compile(
     "没想到|没办法|没人管|没人理|没人应|没人接|没多久|没过|没一会|没几|没关|没注意|没锁|没看好|没敢|没准"
     "|不知道|不清楚|不确定|不停|不住|不得了|不行|不了|不管|不一会|不然|不是很|要不是"
+    # not wanting to be a burden is a warning sign, not a negation: 不想拖累我们
+    "|不想拖累|不想连累|不想再拖累|不想再连累"
     "|无缘无故|无故|无人机|无法|无论|未成年|是不是|有没有|会不会|想不想|用不用"
 )
 _NEG_BREAK: Final = re.compile("就|才|但|可是|却|所以|结果|然后|而且|现在|突然|又|还")
@@ -143,6 +154,8 @@ _PAST_TIME_SOURCE: Final = (
     "上个?月|上个?星期|上周|上礼拜|去年|前年|之前|以前|前几天|前两天|前些天|前段时间|前阵子|上次|上回"
     "|那次|当时|曾经|早些年|那年|昨天|昨晚|前天|小时候|多年前"
     "|[一二两三四五六七八九十几半0-9０-９]+(?:天|个月|年|周|个?星期|个?礼拜)(?:以)?前"
+    # a named month dates an event: 三月份出的车祸
+    "|(?:[一二三四五六七八九十]|十[一二]|[0-9０-９]{1,2})月份"
     # "V了 + a day or more + 了" is time since a finished event: 手机被偷了一个月了 (but not after a
     # verb that lasts: 坐了一天了, 漏了两天了, 烧了三天了 are still going on)
     "|(?<![坐站等守堵围闹躺跪烧漏冒疼痛吐迷抽哭喊关锁困饿跟])"
@@ -167,6 +180,7 @@ _RESOLVED: Final = re.compile(
 )
 _AFTERMATH: Final = re.compile(
     "理赔|赔偿|赔付|报销|定损|认定书|责任认定|损失|医药费|维修费|修车费|保险公司|医保能报|医保怎么报|能报多少|赔钱|不赔|赔了"
+    "|伤残鉴定|伤残等级|误工费|后遗症|走保险|保险怎么|保险能"
 )
 _ONGOING: Final = re.compile("正在|还在|还有|又|仍然|仍在|依然|一直|越来越|到现在还|现在还|救命|快来|赶紧|马上|快点")
 _PROCEDURE: Final = re.compile(
@@ -174,7 +188,7 @@ _PROCEDURE: Final = re.compile(
     "|费用|收费|怎么收|多少钱|怎么交|在哪交|哪里交|缴费|交费|罚款|发票|证明|认定书|责任认定|鉴定|回执"
     "|查询|进度|进展|有没有消息|怎么样了|政策|规定|条例|法规|培训|演练|讲座|宣传|知识|科普|预防|防范"
     "|注意事项|安全检查|安检|报名|登记|志愿者|处理结果|处理意见|处理情况|投诉.{0,10}的处理|隐患"
-    "|设置|设立|选址|规划|布点"
+    "|设置|设立|选址|规划|布点|范围|算不算|属不属于"
     # replacement documents, bookings, permits, a consultation summary (来电人咨询 …), where to buy
     "|补办|怎么补|补发|挂失|预约|审批|报备|许可|咨询|哪里买|哪儿买|在哪买|去哪买|怎么买|购买"
     "|哪里求助|哪儿求助|怎么求助|求助热线|求助电话|电话是多少|电话多少|电话号码|怎么急救|如何急救|想学|交钱"
@@ -183,7 +197,8 @@ _PROCEDURE: Final = re.compile(
     # where a service is: 快处中心在哪里, 办事大厅几点上班
     "|(?:中心|大厅|窗口|办事处|服务站|站点|部门)(?:在哪|的地址|地址|电话|几点|上班时间|工作时间)"
     # second-hand news: the danger is the topic of what the caller read or saw, not around them
-    "|网上看到|在网上看|网上说|网上传|新闻(?:里|上)?(?:说|报道)|看到(?:一条|个)?新闻|电视上(?:说|播)|视频里"
+    "|网上看到|在网上看|(?<!在)网上说|网上传|新闻(?:里|上)?(?:说|报道)|看到(?:一条|个)?新闻|电视上(?:说|播)|视频里"
+    "|(?:抖音|微博|快手|朋友圈|小红书|头条|群)(?:上|里)(?:看到|刷到)"
 )
 _URGENT: Final = re.compile("救命|快来|赶紧|正在|马上|快点")
 _HYPOTHETICAL: Final = re.compile(
@@ -394,7 +409,7 @@ class _Context:
         c_start, c_end = self.clause(start)
         clause = text[c_start:c_end]
 
-        if self._negated(c_start, start):
+        if self._negated(c_start, start, c_end):
             return True
 
         past = (
@@ -428,10 +443,13 @@ class _Context:
         cue = _HYPOTHETICAL.search(text, s_start, end)
         return cue is not None and _THREAT.search(text, cue.end(), s_end) is None
 
-    def _negated(self, clause_start: int, start: int) -> bool:
+    def _negated(self, clause_start: int, start: int, clause_end: int) -> bool:
         prefix = list(self.text[clause_start:start])
-        for pseudo in _NEG_PSEUDO.finditer(self.text, clause_start, start):
-            for i in range(pseudo.start(), pseudo.end()):
+        # a pseudo-negation may run into the match (不想|拖累 with the match 拖累): it still masks its negator
+        for pseudo in _NEG_PSEUDO.finditer(self.text, clause_start, clause_end):
+            if pseudo.start() >= start:
+                break
+            for i in range(pseudo.start(), min(pseudo.end(), start)):
                 prefix[i - clause_start] = "\x00"
         window = "".join(prefix[-_NEG_WINDOW:])
         return any(_NEG_BREAK.search(window, neg.end()) is None for neg in _NEGATORS.finditer(window))

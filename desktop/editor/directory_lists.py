@@ -428,7 +428,8 @@ class DictionaryTab(ListTab):
 # =================================================================== alert lexicon
 KIND_HEADERS = ["类型代码", "名称", "转接", "严重度", "应答话术"]
 TERM_HEADERS = ("类型", "提醒词", "作用", "备注")
-POLARITY_HELP = "作用：trigger（触发）或 exclude（排除，压住重叠的触发词）；类型 * 的排除词对所有类型生效"
+POLARITY_HELP = ("作用：trigger（触发）、cue（线索：单独不触发，同一句里同类型两条不同的线索一起出现才触发）"
+                 "或 exclude（排除，压住重叠的触发词和线索）；类型 * 的排除词对所有类型生效")
 PATTERN_HELP = ("写法：纯文字；(甲|乙) 任选一个；甲…乙 表示同一句内 10 字以内先后出现；re: 开头为正则表达式。"
                 "编辑时逐条检查，有错的格标红。")
 
@@ -536,7 +537,7 @@ class AlertsTab(ListTab):
     def cell_problem(self, row: int, col: int) -> str:
         text = self.table.cell_text(row, col)
         if col == 2:
-            return "" if text in POLARITIES else "作用应为 trigger（触发）或 exclude（排除）"
+            return "" if text in POLARITIES else "作用应为 trigger（触发）、cue（线索）或 exclude（排除）"
         if not text:
             return "提醒词不能为空"
         try:

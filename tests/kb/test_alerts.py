@@ -84,6 +84,25 @@ def small(*terms: AlertTerm) -> AlertLexicon:
         ("我没有活下去的理由了", "self_harm", "12356"),
         ("我弟弟发朋友圈说来生再见，现在电话打不通", "self_harm", "12356"),
         ("我们五十多个工人已经在厂门口坐了一天了", "escalate", "班长"),
+        # round 8 families: trapped people, missing children, crimes in progress, bleeding, farewells, protests, media
+        ("电梯卡在两层中间不动了，里面关着个老人，已经半个多小时了", "fire", "119"),
+        ("孩子把头卡在楼道护栏缝里拔不出来了，一直在哭", "fire", "119"),
+        ("有两个钓鱼的被困在河中间的沙洲上，水还在往上涨", "fire", "119"),
+        ("学校化学实验楼有股很刺鼻的味道，好几个学生说头晕", "fire", "119"),
+        ("我儿子四点就放学了，学校说早走了，到现在没回家，电话手表也打不通", "police", "110"),
+        ("我女儿被网上的人骗了，对方还在电话里教她操作，她现在就在银行柜台转账", "police", "110"),
+        ("我在网约车上，司机关了导航一直往郊区开，也不说话，我好害怕", "police", "110"),
+        ("有个人在班级群里说明天要去学校捅老师，还发了刀的照片", "police", "110"),
+        ("我被狗咬了，腿上好深一个口子，血怎么都止不住", "medical", "120"),
+        ("我自己现在心慌得厉害，心跳特别快，眼前一阵阵发黑", "medical", "120"),
+        ("铁路道口一辆小轿车熄火卡在轨道上了", "traffic", "122"),
+        ("下雪路滑，一辆大巴滑到路边沟里了，车上二十多个人", "traffic", "122"),
+        ("我妈说她要去陪我爸了，把家里的安眠药都倒出来了", "self_harm", "12356"),
+        ("我爸确诊癌症以后一直说不治了，今天我发现他在房梁上挂了绳子", "self_harm", "12356"),
+        ("邻居家小伙子失恋了，拿着刀在自己脖子上比划", "self_harm", "12356"),
+        ("厂里一百多个工人被欠了半年工资，现在都堵在厂门口不让车出去", "escalate", "班长"),
+        ("这件事我已经发微博了，好几个大V都转发了", "escalate", "班长"),
+        ("我是晚报的记者，想核实一下你们对这个投诉的处理情况", "escalate", "班长"),
     ],
 )
 def test_indirect_phrases_fire_with_the_transfer_number(
@@ -108,6 +127,8 @@ def test_indirect_phrases_fire_with_the_transfer_number(
         ("如果不解决我们就去上访", "escalate"),
         ("我要投诉燃气公司，煤气泄漏报修了三天没人来", "fire"),  # complaint about a live leak
         ("没人管我们就去上访", "escalate"),  # 没人管 is not a negation
+        ("我爸去了那座桥，电话里说不想拖累我们", "self_harm"),  # 不想拖累 is a warning sign, not a negation
+        ("有个人在网上说明天去商场砍人", "police"),  # someone posting a threat is not second-hand news
     ],
 )
 def test_live_danger_in_questions_doubt_and_threats_fires(lexicon: AlertLexicon, text: str, kind: str) -> None:
@@ -166,6 +187,24 @@ def test_live_danger_in_questions_doubt_and_threats_fires(lexicon: AlertLexicon,
         "邻居家的电动车停在楼道里，我担心会起火",
         "我想问一下燃气表的电池没电了怎么换",
         "热水器漏水了，找谁修",
+        # round 8: the same words as the new families, in 12345 matters
+        "三月份出的车祸，伤残鉴定到现在都做不下来，想问问找谁",
+        "想问问哪里可以给家里老人办防走失手环",
+        "我家的烟雾报警器总是误报，半夜响，怎么关掉",
+        "小区的电梯经常困人，希望物业维修",
+        "电梯等了半天都上不来，物业能不能多派人维护",
+        "手机掉进井里了，能不能帮忙捞一下",
+        "想问一下管制刀具的范围是什么",
+        "我想问问银行柜台转账的手续费是多少",
+        "工资到现在还没到账，银行说转账要三天",
+        "阳台上晾衣服的绳子断了，物业能修吗",
+        "我明天要陪我爸去医院复查",
+        "家长们在校门口接孩子，车停得乱七八糟",
+        "我们几个业主想一起去物业问问停车费的事",
+        "我在抖音上看到你们发的政策解读，有个地方没看懂",
+        "化工厂的气味每天晚上都很刺鼻，熏得人头疼，希望环保局来查",
+        "冬天用炭盆取暖要注意什么",
+        "我是记者，想咨询一下记者证年审在哪里办",
     ],
 )
 def test_negations_past_procedures_and_figures_of_speech_do_not_fire(lexicon: AlertLexicon, text: str) -> None:
@@ -241,8 +280,24 @@ def test_conditional_threat_with_a_time_word_fires() -> None:
 def test_second_hand_news_and_service_questions_do_not_fire() -> None:
     lex = small(AlertTerm("fire", "着火", "trigger"), AlertTerm("police", "家暴", "trigger"))
     assert lex.detect("我在网上看到有人说小区着火了，是真的吗") == []
+    assert lex.detect("抖音上刷到小区着火了") == []
     assert lex.detect("请问家暴可以去哪里求助") == []
+    assert lex.detect("家暴的范围包括哪些") == []
     assert kinds_of(lex.detect("楼下着火了，消防中心在哪")) == ["fire"]  # another clause: in doubt, fire
+    assert kinds_of(lex.detect("有人在网上说要去小区着火")) == ["fire"]  # someone posting is not news
+
+
+def test_a_named_month_dates_the_event_and_assessments_mean_it_is_over() -> None:
+    lex = small(AlertTerm("police", "车祸", "trigger"))
+    assert lex.detect("三月份出的车祸") == []
+    assert lex.detect("车祸以后伤残鉴定一直做不下来") == []
+    assert kinds_of(lex.detect("三月份的时候说好了，现在前面出车祸了")) == ["police"]
+
+
+def test_a_pseudo_negation_running_into_the_match_does_not_negate() -> None:
+    lex = small(AlertTerm("police", "拖累", "trigger"))
+    assert kinds_of(lex.detect("他说不想拖累我们")) == ["police"]
+    assert lex.detect("他没有拖累我们") == []
 
 
 # --- cues: two different weak signs in one sentence --------------------------------------------
@@ -463,26 +518,38 @@ def _split(bench: ModuleType, lexicon: AlertLexicon, split: str) -> Any:
     return bench.score(lexicon, phrases).overall
 
 
+_BLIND = (
+    "blind batch 4 (260 phrases written without seeing the lexicon, scored once after round 8) has precision "
+    "0.867 / recall 0.794, so the test split (batch 1 + batch 4) is at 0.898 / 0.846: a lexicon misses "
+    "indirect phrasings it has not seen; see README (Alerts)"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=_BLIND)
 def test_test_split_meets_precision_target(bench: ModuleType, lexicon: AlertLexicon) -> None:
     overall = _split(bench, lexicon, "test")
     assert overall.precision >= 0.90
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="blind batch 3 (written without seeing the lexicon, round 7) has recall 0.80, so the test split "
-    "(batch 1 + batch 3) is at 0.85 < 0.95: a lexicon misses indirect phrasings it has not seen",
-)
+@pytest.mark.xfail(strict=True, reason=_BLIND)
 def test_test_split_meets_recall_target(bench: ModuleType, lexicon: AlertLexicon) -> None:
     overall = _split(bench, lexicon, "test")
     assert overall.recall >= 0.95
 
 
 def test_test_split_does_not_regress(bench: ModuleType, lexicon: AlertLexicon) -> None:
-    """Guard the level reached on the test split (batch 1 + blind batch 3): recall 0.851, precision 0.964."""
+    """Guard the level reached on the test split (batch 1 + blind batch 4): recall 0.846, precision 0.898."""
     overall = _split(bench, lexicon, "test")
-    assert overall.recall >= 0.84
-    assert overall.precision >= 0.95
+    assert overall.recall >= 0.83
+    assert overall.precision >= 0.88
+
+
+def test_no_tuned_phrase_is_in_the_test_split(bench: ModuleType) -> None:
+    """Phrases the lexicon was tuned on (probes, round-N dev, batches tuned on) must stay out of the test split."""
+    tuned = ("probe round", "round ", "batch 2 (tuned on", "batch 3 (tuned on")
+    test = [p for p in bench.read_phrases(bench.DEFAULT_CSV) if p.split == "test"]
+    assert test
+    assert not [p.text for p in test if p.note.startswith(tuned)]
 
 
 def test_dev_split_stays_clean(bench: ModuleType, lexicon: AlertLexicon) -> None:
