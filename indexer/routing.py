@@ -405,10 +405,12 @@ class DepartmentProfiles:
 
 
 def _display_features(features: Sequence[tuple[str, int]], words: set[str], n: int = 2) -> list[tuple[str, int]]:
-    """The features to show an agent: words of the text first, then bigrams; characters only when nothing else."""
+    """The features to show an agent: of the most weighty few, words of the text first, then bigrams;
+    characters only when nothing else (a common word like 很大 matching far down is no reason to show)."""
     def kind(f: str) -> int:
         return 2 if len(f) == 1 else 0 if f in words else 1
 
+    features = features[: max(3 * n, 6)]
     order = sorted(range(len(features)), key=lambda i: (kind(features[i][0]), i))
     out: list[tuple[str, int]] = []
     for i in order:
