@@ -88,6 +88,7 @@ _lock = threading.RLock()
 _ready = threading.Event()
 _cache_dir: Path | None = None
 _loaded_extra: dict[str, tuple[str, int | None, str]] = {}
+_original_freq: dict[str, int] = {}  # folded extra word → jieba's frequency before it was added (0: none)
 _jieba: Any = None
 
 
@@ -134,9 +135,39 @@ def load_jieba(extra_words: Iterable[tuple[str, int | None, str]] = ()) -> None:
             else:
                 log.warning("jieba user dictionary missing: %s", userdict)
         for word, freq, pos in extra:
-            jieba.add_word(fold(word), freq=freq, tag=pos or None)
-            _loaded_extra[word] = (word, freq, pos)
+            _add_extra(jieba, word, freq, pos)
         _ready.set()
+    _word_cache_clear()
+
+
+def _add_extra(jieba: Any, word: str, freq: int | None, pos: str) -> None:
+    key = fold(word)
+    _original_freq.setdefault(key, int(jieba.dt.FREQ.get(key) or 0))
+    jieba.add_word(key, freq=freq, tag=pos or None)
+    _loaded_extra[word] = (word, freq, pos)
+
+
+def set_extra_words(words: Iterable[tuple[str, int | None, str]]) -> None:
+    """Make the editors' dictionary exactly ``words``: add new and changed words, take removed ones out.
+
+    A removed word that jieba's or the hotline dictionary already had gets its
+    own frequency back; any other is deleted from jieba (``del_word``).
+    """
+    load_jieba()
+    wanted = {w[0]: w for w in words if w[0]}
+    with _lock:
+        jieba = _import_jieba()
+        for word in [w for w in _loaded_extra if w not in wanted]:
+            key = fold(word)
+            original = _original_freq.pop(key, 0)
+            if original:
+                jieba.add_word(key, freq=original)
+            else:
+                jieba.del_word(key)
+            del _loaded_extra[word]
+        for word, entry in wanted.items():
+            if _loaded_extra.get(word) != entry:
+                _add_extra(jieba, *entry)
     _word_cache_clear()
 
 

@@ -188,7 +188,7 @@ class Engine:
         if changes.lexicon or changes.departments or changes.rules:
             self.reload_lexicons()
         if changes.dictionary:
-            analysis.load_jieba(self.kb.dict_words())
+            analysis.set_extra_words(self.kb.dict_words())
             self.rebuild()
         elif changes.entries_upserted or changes.entries_deleted:
             self.sync()

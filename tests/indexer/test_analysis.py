@@ -57,3 +57,22 @@ def test_load_jieba_is_idempotent_and_adds_words() -> None:
     analysis.load_jieba([("蓝鲸小区", 2000, "ns")])
     assert analysis.jieba_ready()
     assert "蓝鲸小区" in analysis.words_of("我住蓝鲸小区")
+
+
+def test_set_extra_words_adds_changes_and_removes() -> None:
+    import jieba
+
+    before = analysis.extra_words()
+    base_freq = jieba.dt.FREQ["居住证"]  # from the hotline user dictionary
+    try:
+        analysis.set_extra_words([*before, ("翠湖天地嘉园", 3000, "ns")])
+        assert "翠湖天地嘉园" in analysis.words_of("我住翠湖天地嘉园三号楼")
+        # Removing an editor's word takes it out of jieba; a built-in word gets its own frequency back.
+        analysis.set_extra_words([*before, ("居住证", 7, "")])
+        assert "翠湖天地嘉园" not in analysis.words_of("我住翠湖天地嘉园三号楼")
+        assert jieba.dt.FREQ["居住证"] == 7
+        analysis.set_extra_words(before)
+        assert jieba.dt.FREQ["居住证"] == base_freq
+        assert "居住证" in analysis.words_of("办理居住证")
+    finally:
+        analysis.set_extra_words(before)
