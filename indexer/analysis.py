@@ -360,6 +360,16 @@ def search_words(text: str) -> list[str]:
     return [w for w in _cut_for_search(fold(text)) if w not in stop and is_cjk(w)]
 
 
+def word_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each precise-mode jieba word of ``text``, in ``text``'s own positions."""
+    out: list[tuple[int, int]] = []
+    pos = 0
+    for word in _cut(fold_aligned(text)):
+        out.append((pos, pos + len(word)))
+        pos += len(word)
+    return out
+
+
 def words_of(text: str) -> list[str]:
     """Precise-mode jieba words of ``text`` (folded, stop words and punctuation removed)."""
     folded = fold(text)

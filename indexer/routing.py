@@ -195,7 +195,11 @@ class _NameMatcher:
 
 
 def _join_grams(text: str, grams: Sequence[str]) -> str:
-    """Matched bigrams shown as the runs of the text they cover ("农业资源", not "农业、业资、资源")."""
+    """Matched bigrams shown as the caller's whole words they cover, joined into runs.
+
+    "农业资源", not "农业、业资、资源"; and "暖气", not "暖气不" when 暖气 and 气不 matched
+    in 暖气不热 (a word only partly covered is left out, unless nothing else is left).
+    """
     folded = analysis.fold_aligned(text)
     covered = [False] * len(folded)
     for g in grams:
@@ -203,8 +207,22 @@ def _join_grams(text: str, grams: Sequence[str]) -> str:
         while start >= 0:
             covered[start] = covered[start + 1] = True
             start = folded.find(g, start + 1)
+    stop = analysis.stopwords()
+    keep = [False] * len(folded)
+    for start, end in analysis.word_spans(text):
+        word = folded[start:end]
+        if word in stop or not any(covered[start:end]):
+            continue
+        # A word partly covered shows its covered sub-words (暖气 of 暖气不热).
+        parts = [word] if all(covered[start:end]) else [w for w in analysis.search_words(word) if w != word]
+        for part in parts:
+            at = start + word.find(part)
+            if all(covered[at : at + len(part)]):
+                keep[at : at + len(part)] = [True] * len(part)
+    if not any(keep):
+        keep = covered
     runs, cur = [], ""
-    for ch, c in zip(text, covered, strict=False):
+    for ch, c in zip(text, keep, strict=False):
         if c:
             cur += ch
         elif cur:

@@ -270,3 +270,11 @@ def test_engine_suggest_output_and_repeat_callers(tmp_path: Path) -> None:
             engine.close()
     finally:
         kb.close()
+
+
+def test_reasons_quote_whole_words_of_the_caller() -> None:
+    from indexer.routing import _join_grams
+
+    assert _join_grams("农业资源保护", ["农业", "业资", "资源"]) == "农业资源"
+    assert _join_grams("我家暖气不热，上周反映过", ["暖气", "气不"]) == "暖气"  # not 暖气不
+    assert _join_grams("望京这边工地夜里施工", ["边工", "工地"]) == "工地"  # not 边工地
