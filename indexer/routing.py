@@ -270,7 +270,8 @@ class DepartmentProfiles:
 
     def __init__(self, entries: Iterable[EntryView] = ()) -> None:
         self._lock = threading.Lock()
-        self._entries: dict[int, tuple[int, str]] = {}  # entry id → (department id, profiled text)
+        # entry id → (department id, profiled text, the same folded for matching)
+        self._entries: dict[int, tuple[int, str, str]] = {}
         self._counts: dict[str, dict[int, int]] = {}  # feature → department → entries with it
         self._sizes: dict[int, int] = {}  # department → entries
         self._by_dept: dict[int, set[int]] = {}  # department → entry ids
@@ -298,7 +299,7 @@ class DepartmentProfiles:
             return
         assert entry.department_id is not None
         dept = entry.department_id
-        self._entries[entry.id] = (dept, text)
+        self._entries[entry.id] = (dept, text, analysis.fold_aligned(text))
         self._sizes[dept] = self._sizes.get(dept, 0) + 1
         self._by_dept.setdefault(dept, set()).add(entry.id)
         for f in profile_features(text):
@@ -309,7 +310,7 @@ class DepartmentProfiles:
         old = self._entries.pop(entry_id, None)
         if old is None:
             return
-        dept, text = old
+        dept, text, _ = old
         self._sizes[dept] -= 1
         self._by_dept[dept].discard(entry_id)
         if not self._sizes[dept]:
@@ -411,10 +412,9 @@ class DepartmentProfiles:
         """The title of one of the department's entries having the most of ``features`` (the first weigh most)."""
         with self._lock:
             ids = list(self._by_dept.get(department_id, ()))[:scan]
-            texts = [self._entries[i][1] for i in ids]
+            texts = [self._entries[i][1:] for i in ids]
         best, best_score = "", 0.0
-        folded = [(analysis.fold_aligned(t), t) for t in texts]
-        for low, text in folded:
+        for text, low in texts:
             score = sum(1.0 / (1 + k) for k, f in enumerate(features) if f in low)
             title = text.split("\n", 1)[0]
             if score > best_score or (score == best_score and score and len(title) < len(best)):
