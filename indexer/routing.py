@@ -435,6 +435,8 @@ def _display_features(features: Sequence[tuple[str, int]], words: set[str], n: i
         f = features[i][0]
         if any(f in g or g in f for g, _ in out) or (out and kind(f) == 2):
             continue
+        if kind(f) == 1 and any(set(f) & set(g) for g, _ in out):  # 道里 after 楼道: a fragment of it
+            continue
         out.append(features[i])
         if len(out) == n:
             break

@@ -278,3 +278,11 @@ def test_reasons_quote_whole_words_of_the_caller() -> None:
     assert _join_grams("农业资源保护", ["农业", "业资", "资源"]) == "农业资源"
     assert _join_grams("我家暖气不热，上周反映过", ["暖气", "气不"]) == "暖气"  # not 暖气不
     assert _join_grams("望京这边工地夜里施工", ["边工", "工地"]) == "工地"  # not 边工地
+
+
+def test_profile_reasons_skip_fragments_of_shown_words() -> None:
+    from indexer.routing import _display_features
+
+    shown = _display_features([("楼道", 2), ("道里", 2), ("臭", 1)], {"楼道", "臭鸡蛋"})
+    assert shown == [("楼道", 2)]
+    assert _display_features([("暖气", 3), ("不热", 1)], {"暖气", "不热"}) == [("暖气", 3), ("不热", 1)]
