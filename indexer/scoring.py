@@ -183,7 +183,10 @@ class Scorer:
         elif isinstance(q, wq.Or):
             out = np.zeros(self.size)
             for sub in q.subqueries:
-                out += self.scores(sub, memo)
+                if isinstance(sub, wq.Term) and (memo is None or id(sub) not in memo):
+                    self._add_term(out, sub.fieldname, sub.text, float(sub.boost))  # no dense array per term
+                else:
+                    out += self.scores(sub, memo)
         elif isinstance(q, wq.And):
             subs = [self.scores(sub, memo) for sub in q.subqueries]
             if not subs:
@@ -217,20 +220,25 @@ class Scorer:
 
     def _term(self, fieldname: str, text: str) -> np.ndarray:
         out = np.zeros(self.size)
-        df = self.searcher.doc_frequency(fieldname, text)
-        if df:
-            idf = float(self.searcher.idf(fieldname, text))
-            avgfl = self._avg_field_length(fieldname)
-            for seg in self._segments:
-                if not seg.reader.doc_frequency(fieldname, text):
-                    continue
-                ids, tf = _postings(seg.reader, fieldname, text)
-                lengths = seg.lengths.get(fieldname)
-                if lengths is None:
-                    lengths = seg.lengths[fieldname] = self._lengths.get(seg.segment_id, seg.reader, fieldname)
-                fl = lengths[ids]
-                out[ids + seg.offset] = idf * (tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avgfl))
+        self._add_term(out, fieldname, text, 1.0)
         return out
+
+    def _add_term(self, out: np.ndarray, fieldname: str, text: str, boost: float) -> None:
+        """Add ``boost`` × the term's BM25F score of every document containing it to ``out``."""
+        if not self.searcher.doc_frequency(fieldname, text):
+            return
+        idf = float(self.searcher.idf(fieldname, text))
+        avgfl = self._avg_field_length(fieldname)
+        for seg in self._segments:
+            if not seg.reader.doc_frequency(fieldname, text):
+                continue
+            ids, tf = _postings(seg.reader, fieldname, text)
+            lengths = seg.lengths.get(fieldname)
+            if lengths is None:
+                lengths = seg.lengths[fieldname] = self._lengths.get(seg.segment_id, seg.reader, fieldname)
+            fl = lengths[ids]
+            # A term's documents are distinct within a segment, so plain fancy-index addition is exact.
+            out[ids + seg.offset] += boost * idf * (tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avgfl))
 
     def _avg_field_length(self, fieldname: str) -> float:
         value = self._avgfl.get(fieldname)
