@@ -360,14 +360,18 @@ def search_words(text: str) -> list[str]:
     return [w for w in _cut_for_search(fold(text)) if w not in stop and is_cjk(w)]
 
 
-def word_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each precise-mode jieba word of ``text``, in ``text``'s own positions."""
+@lru_cache(maxsize=16)
+def word_spans(text: str) -> tuple[tuple[int, int], ...]:
+    """(start, end) of each precise-mode jieba word of ``text``, in ``text``'s own positions.
+
+    Cached: one suggestion quotes the caller's words for several departments.
+    """
     out: list[tuple[int, int]] = []
     pos = 0
     for word in _cut(fold_aligned(text)):
         out.append((pos, pos + len(word)))
         pos += len(word)
-    return out
+    return tuple(out)
 
 
 def words_of(text: str) -> list[str]:
@@ -467,6 +471,7 @@ _word_cache: dict[str, tuple[str, str]] = {}
 
 def _word_cache_clear() -> None:
     _word_cache.clear()
+    word_spans.cache_clear()  # the dictionary changed: segmentation may too
 
 
 def read_pinyin_phrases(lines: Iterable[str]) -> dict[str, list[list[str]]]:
@@ -527,26 +532,6 @@ def pinyin_tokens(texts: Sequence[str]) -> list[str]:
                 out.append(full)
                 out.append(initials)
     return out
-
-
-def split_pinyin(text: str, known: Iterable[str]) -> list[str]:
-    """Split an ASCII run like ``gongjijintiqu`` into known pinyin keys (longest first), or []."""
-    vocab = set(known)
-    n = len(text)
-    best: list[list[str] | None] = [None] * (n + 1)
-    best[0] = []
-    for i in range(n):
-        current = best[i]
-        if current is None:
-            continue
-        for j in range(n, i + 1, -1):
-            piece = text[i:j]
-            if piece in vocab:
-                candidate = [*current, piece]
-                existing = best[j]
-                if existing is None or len(candidate) < len(existing):
-                    best[j] = candidate
-    return best[n] or []
 
 
 def idf(doc_count: int, doc_freq: int) -> float:
