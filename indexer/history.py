@@ -43,10 +43,8 @@ row. It is *summarised*:
   ``overlap`` is shortened to it); a direct :meth:`~WorkOrderHistory.add` of an
   order older than the horizon and out of the window counts it; two ids sharing a
   64-bit hash (odds about 5e-9 among 420,000 remembered ids) would skip the second.
-  A file written before the counted set existed is caught up *conservatively*:
-  orders received up to its high-water mark that are not in its window are
-  taken as already counted (a late-saved order from that span is missed rather
-  than counted twice) until the horizon has moved past that mark.
+  A file written before the counted set (format version 1) is not loaded: the
+  summary is rebuilt from the database, like any unreadable file.
 
 Queries cost ``O(query terms × max_classes_per_term)``: independent of the
 history size. The summary is persisted as one ``.npz`` file in the index folder
@@ -92,7 +90,7 @@ __all__ = [
     "case_terms",
 ]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the counted set
 FILE_NAME = "history.npz"
 #: Characters of a work order's text that are summarised (the opening says what the case is).
 TEXT_CHARS = 300
@@ -121,14 +119,14 @@ _U64 = npt.NDArray[np.uint64]
 _I32 = npt.NDArray[np.int32]
 
 
-def _id_hash(order_id: str) -> int:
-    """A stable 64-bit hash of a work-order id (BLAKE2b, not the per-process ``hash()``)."""
-    return int.from_bytes(hashlib.blake2b(order_id.encode("utf-8"), digest_size=8).digest(), "little")
-
-
 def _id_hashes(ids: Iterable[str]) -> _U64:
+    """Stable 64-bit hashes of work-order ids (BLAKE2b, not the per-process ``hash()``)."""
     blob = b"".join(hashlib.blake2b(i.encode("utf-8"), digest_size=8).digest() for i in ids)
     return np.frombuffer(blob, dtype="<u8").astype(np.uint64)
+
+
+def _id_hash(order_id: str) -> int:
+    return int(_id_hashes((order_id,))[0])
 
 
 def _minutes(when: datetime) -> int:
@@ -257,8 +255,6 @@ class WorkOrderHistory:
         self._counted_h: _U64 = np.zeros(0, dtype=np.uint64)
         self._counted_t: _I32 = np.zeros(0, dtype=np.int32)
         self._counted_new: dict[int, int] = {}  # single additions since the last merge
-        # a file without the counted set: orders received up to here and not in the window are taken as counted
-        self._assumed_until: datetime | None = None
         # persistence / background catch-up
         self.path: Path | None = None
         self._kb: KnowledgeBase | None = None
@@ -324,7 +320,7 @@ class WorkOrderHistory:
                 self.orders -= 1
             else:
                 h = _id_hash(wo.id)
-                if self._is_counted(h, wo.received_at):
+                if self._is_counted(h):
                     return False
             vec = case_terms(wo.text)
             if not vec:
@@ -380,13 +376,11 @@ class WorkOrderHistory:
             new_h: list[int] = []
             new_t: list[int] = []
             seen: set[int] = set()  # counted earlier in this batch
-            assumed = self._assumed_until
             for wo, h, was_counted in zip(orders, hashes.tolist(), known, strict=True):
                 if wo.id in self._recent:
                     n += self.add(wo)
                     continue
-                if was_counted or h in self._counted_new or h in seen or (
-                        assumed is not None and wo.received_at <= assumed):
+                if was_counted or h in self._counted_new or h in seen:
                     continue  # counted before and no longer in the window: its changes cannot be applied
                 vec = case_terms(wo.text)
                 if not vec:
@@ -507,10 +501,8 @@ class WorkOrderHistory:
                     del self._postings[term]
 
     # ------------------------------------------------------------------ counted set
-    def _is_counted(self, h: int, received_at: datetime) -> bool:
+    def _is_counted(self, h: int) -> bool:
         """Whether an order (by id hash) not in the window was counted before."""
-        if self._assumed_until is not None and received_at <= self._assumed_until:
-            return True
         if h in self._counted_new:
             return True
         a = self._counted_h
@@ -544,8 +536,6 @@ class WorkOrderHistory:
             keep = t >= _minutes(horizon)
             if not keep.all():
                 h, t = h[keep], t[keep]
-            if self._assumed_until is not None and self._assumed_until < horizon:
-                self._assumed_until = None  # no catch-up reads that far back any more
         if len(parts_h) > 1 or resort:
             order = np.argsort(h, kind="stable")  # sorted runs: close to a linear merge
             h, t = h[order], t[order]
@@ -773,7 +763,6 @@ class WorkOrderHistory:
                 "orders": self.orders, "categories": self.categories,
                 "mass": {str(k): v for k, v in self._mass.items()},
                 "high_water": self.high_water.isoformat() if self.high_water else None,
-                "counted_assumed_until": self._assumed_until.isoformat() if self._assumed_until else None,
             }
             arrays: dict[str, Any] = {
                 "indptr": self._indptr, "cls": self._cls, "val": self._val, "df": self._df[:n].copy(),
@@ -813,10 +802,8 @@ class WorkOrderHistory:
             h._val = z["val"].astype(np.float32)
             df = z["df"].astype(np.float64)
             recent = json.loads(bytes(z["recent"]).decode("utf-8"))
-            legacy = "counted_hash" not in z.files
-            if not legacy:
-                h._counted_h = z["counted_hash"].astype(np.uint64)
-                h._counted_t = z["counted_at"].astype(np.int32)
+            h._counted_h = z["counted_hash"].astype(np.uint64)
+            h._counted_t = z["counted_at"].astype(np.int32)
         if len(h._counted_h) != len(h._counted_t):
             raise ValueError("history summary counted set does not match")
         if len(h._indptr) != len(h._term_list) + 1 or len(df) != len(h._term_list):
@@ -829,10 +816,6 @@ class WorkOrderHistory:
         h._cat_index = {c: i for i, c in enumerate(h.categories)}
         h._mass = {int(k): float(v) for k, v in meta["mass"].items()}
         h.high_water = datetime.fromisoformat(meta["high_water"]) if meta["high_water"] else None
-        if legacy:  # written before the counted set: what it summarised is taken as counted (see module doc)
-            h._assumed_until = h.high_water
-        elif meta.get("counted_assumed_until"):
-            h._assumed_until = datetime.fromisoformat(meta["counted_assumed_until"])
         h._merge_counted(resort=True)  # prune; sorting an already sorted array is a linear pass
         for raw in recent:
             h._remember(_Recent.from_json(raw))
@@ -864,9 +847,6 @@ class WorkOrderHistory:
         contribution; one remembered in the counted set (counted before, out of the window)
         is skipped, so its later changes are not applied; any other is new and counted. The
         overlap is capped at :data:`COUNTED_HORIZON`, as far back as the counted set reaches.
-        After loading a file written without the counted set, orders up to its high-water
-        mark that are not in its window are taken as counted (conservative: no double count,
-        but an order saved late into that span is missed).
 
         Saves the file when at least ``save_after`` orders changed (or 10 minutes passed with changes).
         """

@@ -190,7 +190,7 @@ def test_save_load_and_catch_up_again_does_not_double_count(tmp_path: Path, n: i
     catch_up(h, kb)
     path = h.save(tmp_path / "history.npz")
     loaded = WorkOrderHistory.load(path, recent_size=10)
-    assert len(loaded._counted_h) == n // 2 and loaded._assumed_until is None
+    assert len(loaded._counted_h) == n // 2
     kb.put(*orders[n // 2:])
     catch_up(loaded, kb)
     loaded.save()
@@ -218,36 +218,24 @@ def test_a_change_in_the_window_is_replaced_one_out_of_it_is_not_applied(tmp_pat
     assert_same_summary(h, counted_once([*orders[:-1], moved], recent_size=10))
 
 
-def test_old_history_files_without_the_counted_set_load_and_catch_up_conservatively(tmp_path: Path) -> None:
+def test_a_file_of_the_previous_format_is_rebuilt_from_the_database(tmp_path: Path) -> None:
     orders = many_orders(1200)
-    kb = FakeKB(orders[:800])
+    kb = FakeKB(orders)
     h = WorkOrderHistory(recent_size=10)
     catch_up(h, kb)
     path = h.save(tmp_path / "history.npz")
-    with np.load(path) as z:  # what the previous version wrote
+    with np.load(path) as z:  # what version 1 wrote: no counted set
         arrays = {k: z[k] for k in z.files if not k.startswith("counted_")}
     meta = json.loads(bytes(arrays["meta"]).decode("utf-8"))
-    del meta["counted_assumed_until"]
+    meta["version"] = 1
     arrays["meta"] = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
     np.savez(path, **arrays)
-    old = WorkOrderHistory.load(path, recent_size=10)
-    assert len(old._counted_h) == 0 and old._assumed_until == old.high_water == orders[799].received_at
-    kb.put(*orders[800:])
-    assert catch_up(old, kb) == 400  # the overlap's 790 orders out of the window are taken as counted
-    old.save()
-    reloaded = WorkOrderHistory.load(path, recent_size=10)
-    assert reloaded._assumed_until == orders[799].received_at  # until the horizon has moved past it
-    assert len(reloaded._counted_h) == 400 and catch_up(reloaded, kb) == 0
-    ref = counted_once(orders, recent_size=10)
-    assert_same_summary(old, ref)
-    assert_same_summary(reloaded, ref)
-    later = many_orders(30, days=1, start=5000)
-    later = [replace(wo, received_at=wo.received_at + COUNTED_HORIZON) for wo in later]
-    kb.put(*later)
-    catch_up(reloaded, kb)
-    reloaded.compact()
-    assert reloaded._assumed_until is None
-    assert_same_summary(reloaded, counted_once([*orders, *later], recent_size=10))
+    with pytest.raises(ValueError, match="version 1"):
+        WorkOrderHistory.load(path, recent_size=10)
+    fresh = WorkOrderHistory.open(path, recent_size=10)  # starts empty, and a catch-up rebuilds it
+    assert len(fresh) == 0
+    catch_up(fresh, kb)
+    assert_same_summary(fresh, counted_once(orders, recent_size=10))
 
 
 def test_the_counted_set_keeps_the_horizon_only_and_a_longer_overlap_is_capped() -> None:
