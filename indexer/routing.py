@@ -273,7 +273,6 @@ class DepartmentProfiles:
         # entry id → (department id, profiled text, the same folded for matching)
         self._entries: dict[int, tuple[int, str, str]] = {}
         self._counts: dict[str, dict[int, int]] = {}  # feature → department → entries with it
-        self._sizes: dict[int, int] = {}  # department → entries
         self._by_dept: dict[int, set[int]] = {}  # department → entry ids
         self._generation = 0  # bumped by replace: a load started before it is stale
         self._pending: list[tuple[list[EntryView], list[int]]] | None = None  # updates during a load
@@ -284,7 +283,7 @@ class DepartmentProfiles:
         return len(self._entries)
 
     def entries_of(self, department_id: int) -> int:
-        return self._sizes.get(department_id, 0)
+        return len(self._by_dept.get(department_id, ()))
 
     @staticmethod
     def _text(entry: EntryView) -> str | None:
@@ -300,7 +299,6 @@ class DepartmentProfiles:
         assert entry.department_id is not None
         dept = entry.department_id
         self._entries[entry.id] = (dept, text, analysis.fold_aligned(text))
-        self._sizes[dept] = self._sizes.get(dept, 0) + 1
         self._by_dept.setdefault(dept, set()).add(entry.id)
         for f in profile_features(text):
             self._counts.setdefault(f, {})
@@ -311,10 +309,8 @@ class DepartmentProfiles:
         if old is None:
             return
         dept, text, _ = old
-        self._sizes[dept] -= 1
         self._by_dept[dept].discard(entry_id)
-        if not self._sizes[dept]:
-            del self._sizes[dept]
+        if not self._by_dept[dept]:
             del self._by_dept[dept]
         for f in profile_features(text):
             posting = self._counts[f]
@@ -335,11 +331,13 @@ class DepartmentProfiles:
             if self._pending is not None:
                 self._pending.append((upserts, deletes))
 
+    def _take(self, other: DepartmentProfiles) -> None:
+        self._entries, self._counts, self._by_dept = other._entries, other._counts, other._by_dept
+
     def replace(self, other: DepartmentProfiles) -> None:
         """Take over the contents of a profile built aside (after an index rebuild)."""
         with self._lock:
-            self._entries, self._counts, self._sizes = other._entries, other._counts, other._sizes
-            self._by_dept = other._by_dept
+            self._take(other)
             self._generation += 1
 
     def load(self, entries: Iterable[EntryView]) -> None:
@@ -358,8 +356,7 @@ class DepartmentProfiles:
                 return
             for upserts, deletes in pending:
                 fresh.update(upserts, deletes)
-            self._entries, self._counts, self._sizes = fresh._entries, fresh._counts, fresh._sizes
-            self._by_dept = fresh._by_dept
+            self._take(fresh)
 
     def match(self, text: str, names: Mapping[str, set[int]] | None = None,
               departments: Collection[int] | None = None) -> dict[int, ProfileMatch]:
@@ -377,7 +374,7 @@ class DepartmentProfiles:
             if not self._entries:
                 return {}
             n_depts = len(departments) if departments is not None \
-                else len(self._sizes.keys() | {d for ds in names.values() for d in ds})
+                else len(self._by_dept.keys() | {d for ds in names.values() for d in ds})
             weighted: list[tuple[float, str, dict[int, int], set[int]]] = []
             for f in feats:
                 posting = self._counts.get(f, {})
@@ -397,7 +394,7 @@ class DepartmentProfiles:
                         continue
                     n_entries = posting.get(dept, 0)
                     n = n_entries + (PROFILE_NAME_WEIGHT if dept in named else 0.0)
-                    part = w * n / (n + PROFILE_SAT * (1.0 + self._sizes.get(dept, 0)) ** PROFILE_SIZE_POWER)
+                    part = w * n / (n + PROFILE_SAT * (1.0 + self.entries_of(dept)) ** PROFILE_SIZE_POWER)
                     cover[dept] += part
                     (why if n_entries else by_name)[dept].append((part, f))
 
@@ -405,7 +402,7 @@ class DepartmentProfiles:
                 return [f for _, f in sorted(parts, key=lambda x: -x[0])]
 
             return {dept: ProfileMatch(c / total, tuple((f, self._counts[f][dept]) for f in ranked(why[dept])),
-                                       tuple(ranked(by_name[dept])), self._sizes.get(dept, 0))
+                                       tuple(ranked(by_name[dept])), self.entries_of(dept))
                     for dept, c in cover.items()}
 
     def example(self, department_id: int, features: Sequence[str], scan: int = 1000) -> str:
