@@ -45,7 +45,6 @@ _BYTE_TO_LENGTH = np.array([byte_to_length(i) for i in range(256)], dtype=np.flo
 class _Segment:
     reader: Any
     offset: int
-    lengths: dict[str, np.ndarray]
 
     @property
     def segment_id(self) -> str:
@@ -151,7 +150,7 @@ class Scorer:
         self._segments: list[_Segment] = []
         deleted: list[int] = []
         for segreader, offset in reader.leaf_readers():
-            self._segments.append(_Segment(segreader, int(offset), {}))
+            self._segments.append(_Segment(segreader, int(offset)))
             if segreader.has_deletions():
                 deleted.extend(int(offset) + d for d in segreader.deleted_docs_set)
         self._lengths = lengths
@@ -233,10 +232,7 @@ class Scorer:
             if not seg.reader.doc_frequency(fieldname, text):
                 continue
             ids, tf = _postings(seg.reader, fieldname, text)
-            lengths = seg.lengths.get(fieldname)
-            if lengths is None:
-                lengths = seg.lengths[fieldname] = self._lengths.get(seg.segment_id, seg.reader, fieldname)
-            fl = lengths[ids]
+            fl = self._lengths.get(seg.segment_id, seg.reader, fieldname)[ids]
             # A term's documents are distinct within a segment, so plain fancy-index addition is exact.
             out[ids + seg.offset] += boost * idf * (tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avgfl))
 
