@@ -103,6 +103,23 @@ at ，,、：: … and spaces.
 Anything not clearly negated, past, resolved, procedural or hypothetical fires:
 when in doubt about a live danger, fire.  Doubt words (好像, 是不是, 可能, 怀疑)
 never suppress.
+
+Example sentences
+-----------------
+Two more polarities hold whole sentences, not patterns:
+
+* ``example`` (例句): a sentence that should raise its kind ("娃儿掉河里了在扑腾");
+* ``counter`` (反例): a sentence that should raise nothing (kind ``*``, or the kind it
+  resembles, for filtering): "火锅店油烟太大", "上个月着过火，想问保险怎么赔".
+
+From them :mod:`kb.alert_examples` learns which words and phrasings go with each kind, so a
+caller's sentence that no pattern foresaw still fires when it reads like the examples, and a
+pattern match the examples clearly contradict does not.  How the two combine is
+:meth:`AlertLexicon._weigh`: a pattern match adds :data:`PATTERN_BONUS` to the examples'
+log-odds, a trigger dropped by a context rule (or a kind's own exclude) subtracts
+:data:`DROPPED_PENALTY`.  An editor fixes a missed call by adding it as an example line and a
+false alarm by adding it as a counter line.  Without example lines the lexicon works on its
+patterns alone, as described above.
 """
 
 from __future__ import annotations
@@ -115,12 +132,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from kb.alert_examples import Evidence, Example, ExampleModel, example_model
 from kb.errors import StorageError, ValidationError
 
 TRIGGER: Final = "trigger"
 EXCLUDE: Final = "exclude"
 CUE: Final = "cue"
-POLARITIES: Final = (TRIGGER, EXCLUDE, CUE)
+EXAMPLE: Final = "example"
+COUNTER: Final = "counter"
+POLARITIES: Final = (TRIGGER, EXCLUDE, CUE, EXAMPLE, COUNTER)
+SENTENCE_POLARITIES: Final = (EXAMPLE, COUNTER)
+"""Lines whose ``pattern`` is a whole example sentence, not a pattern."""
+MAX_EXAMPLE_CHARS: Final = 300
 ANY_KIND: Final = "*"
 """Kind of an exclude line that applies to every kind."""
 
@@ -129,6 +152,14 @@ GAP_CHARS: Final = 10
 
 _SENTENCE_STOPS: Final = "。！？!?；;\n\r"
 _CLAUSE_STOPS: Final = _SENTENCE_STOPS + "，,、：:… \u3000\t"
+# How pattern lines and example sentences combine (:meth:`AlertLexicon._weigh`); log-odds in nats,
+# chosen by 5-fold cross-validation on example sets the patterns were never tuned on.
+PATTERN_BONUS: Final = 16.0
+EXAMPLE_THRESHOLD: Final = 6.0
+WINDOW_THRESHOLD: Final = 35.0
+SECOND_KIND_THRESHOLD: Final = 26.0
+DROPPED_PENALTY: Final = 30.0
+
 _GAP_RE: Final = f"[^{re.escape(_SENTENCE_STOPS)}]{{0,{GAP_CHARS}}}?"
 # An exclude covers as much as it can: its gaps reach the farthest end word ("烧烤店油烟很大，还有股焦味"
 # is one 烧烤…味 span, not 烧烤店油烟 alone).
@@ -346,6 +377,17 @@ def _translate(pattern: str, gap: str = _GAP_RE) -> tuple[str, _Prefilter]:
 def compile_pattern(pattern: str) -> re.Pattern[str]:
     """Compile one lexicon pattern; raise :class:`ValidationError` if it is invalid or matches nothing."""
     return _compile(pattern)[0]
+
+
+def check_line(pattern: str, polarity: str) -> None:
+    """Raise :class:`ValidationError` unless ``pattern`` is valid for a line of ``polarity``: a
+    pattern for trigger, cue and exclude lines, a sentence for example and counter lines."""
+    if polarity not in SENTENCE_POLARITIES:
+        compile_pattern(pattern)
+    elif not pattern.strip():
+        raise ValidationError("例句不能为空")
+    elif len(pattern) > MAX_EXAMPLE_CHARS:
+        raise ValidationError(f"例句不能超过 {MAX_EXAMPLE_CHARS} 字（现有 {len(pattern)} 字）")
 
 
 def _compile(pattern: str, *, greedy: bool = False) -> tuple[re.Pattern[str], _Prefilter]:
@@ -593,13 +635,21 @@ class AlertLexicon:
         cues: dict[str, list[_Compiled]] = {name: [] for name in by_name}
         excludes: dict[str, list[_Compiled]] = {name: [] for name in by_name}
         shared_excludes: list[_Compiled] = []
+        sentences: dict[str, set[str]] = {}  # example/counter text -> the kinds it should raise
         for term in self._terms:
             if term.polarity not in POLARITIES:
-                raise ValidationError(f"提醒词「{term.pattern}」：polarity 应为 trigger、exclude 或 cue")
-            if term.kind == ANY_KIND and term.polarity != EXCLUDE:
-                raise ValidationError(f"提醒词「{term.pattern}」：触发词和线索词必须指定提醒类型")
+                raise ValidationError(
+                    f"提醒词「{term.pattern}」：polarity 应为 trigger、cue、exclude、example 或 counter")
+            if term.kind == ANY_KIND and term.polarity not in (EXCLUDE, COUNTER):
+                raise ValidationError(f"提醒词「{term.pattern}」：触发词、线索词和例句必须指定提醒类型")
             if term.kind != ANY_KIND and term.kind not in by_name:
                 raise ValidationError(f"提醒词「{term.pattern}」：未知的提醒类型 {term.kind!r}")
+            if term.polarity in SENTENCE_POLARITIES:
+                check_line(term.pattern, term.polarity)
+                kinds_of = sentences.setdefault(term.pattern.strip(), set())
+                if term.polarity == EXAMPLE:
+                    kinds_of.add(term.kind)
+                continue
             compiled = _Compiled(term, *_compile(term.pattern, greedy=term.polarity == EXCLUDE))
             if term.polarity == TRIGGER:
                 triggers[term.kind].append(compiled)
@@ -618,6 +668,8 @@ class AlertLexicon:
         self._shared_group = _Group(shared_excludes)
         # Most severe first; ties keep the order the kinds were given in.
         self._order = sorted(self._kinds, key=lambda k: -k.severity)
+        self._model: ExampleModel | None = example_model(
+            (Example(text, frozenset(kinds)) for text, kinds in sentences.items()), list(by_name))
 
     @classmethod
     def from_records(cls, terms: Iterable[Mapping[str, Any]], kinds: Iterable[Mapping[str, Any]]) -> AlertLexicon:
@@ -637,28 +689,86 @@ class AlertLexicon:
     def kinds(self) -> tuple[AlertKind, ...]:
         return self._kinds
 
+    @property
+    def examples(self) -> int:
+        """How many distinct example and counter sentences the lexicon learned from."""
+        return self._model.size if self._model is not None else 0
+
     def detect(self, text: str) -> list[Alert]:
         """Alerts raised by ``text``: at most one per kind, most severe first."""
         if not text or text.isspace():
             return []
+        matches = self._pattern_matches(text)
+        found = matches.live
+        if self._model is not None:
+            found = self._weigh(text, matches, self._model.score(text))
+        return [
+            Alert(
+                kind=kind.kind,
+                label=kind.label,
+                transfer_to=kind.transfer_to,
+                script=kind.script,
+                matched=text[span[0] : span[1]],
+                severity=kind.severity,
+            )
+            for kind in self._order
+            if (span := found.get(kind.kind)) is not None
+        ]
+
+    def explain(self, text: str) -> dict[str, tuple[tuple[int, int] | None, Evidence | None]]:
+        """For the editor's try box, per kind: the live pattern match (or ``None``) and what the
+        example sentences say (``None`` for a kind without examples)."""
+        found = self._pattern_matches(text).live if text.strip() else {}
+        evidence = self._model.score(text) if self._model is not None else {}
+        return {k.kind: (found.get(k.kind), evidence.get(k.kind)) for k in self._order}
+
+    def _pattern_matches(self, text: str) -> _Matches:
+        """Per kind, the span of the first live trigger match (or of the first cue pair), and the
+        kinds whose triggers matched only where an exclude or a context rule drops them, or whose
+        own excludes (not those of every kind) matched: the editors' word that it is not this kind."""
         scan = _Scan(text)
-        alerts: list[Alert] = []
+        matches = _Matches({}, set())
         for kind in self._order:
-            found = self._first_trigger(scan, kind.kind)
-            if found is None and self._cue_groups[kind.kind].items:
-                found = self._cue_pair(scan, kind.kind)
-            if found is not None:
-                alerts.append(
-                    Alert(
-                        kind=kind.kind,
-                        label=kind.label,
-                        transfer_to=kind.transfer_to,
-                        script=kind.script,
-                        matched=text[found[0] : found[1]],
-                        severity=kind.severity,
-                    )
-                )
-        return alerts
+            span, matched = self._first_trigger(scan, kind.kind)
+            if span is None and self._cue_groups[kind.kind].items:
+                span = self._cue_pair(scan, kind.kind)
+            if span is not None:
+                matches.live[kind.kind] = span
+            elif matched or scan.spans(self._exclude_groups[kind.kind]):
+                matches.dropped.add(kind.kind)
+        return matches
+
+    @staticmethod
+    def _weigh(text: str, matches: _Matches, evidence: dict[str, Evidence]) -> dict[str, tuple[int, int]]:
+        """Combine pattern matches with the example sentences (kinds without examples keep their
+        pattern matches as they are).
+
+        A kind's score is the examples' log-odds for the whole text, plus :data:`PATTERN_BONUS` when
+        a pattern matched, minus :data:`DROPPED_PENALTY` when its triggers matched only where a
+        context rule or an exclude drops them (negated, past, hypothetical, a figure of speech …).
+        The kind is raised when the score passes :data:`EXAMPLE_THRESHOLD`, or when one window (a
+        clause or two) alone passes :data:`WINDOW_THRESHOLD` (less the same penalty).  So a pattern
+        match fires unless the examples are sure the text is not this kind, and a text like the
+        examples fires without any pattern.  Of several kinds raised, the best one stays, and the
+        others only with a score above :data:`SECOND_KIND_THRESHOLD` (a crash with an unconscious
+        driver: 122 and 120), or when a pattern of theirs matched and their best window, with the
+        bonus, passes it too (a second event told in its own clause).
+        """
+        raised: dict[str, tuple[float, bool, tuple[int, int]]] = {}
+        for kind, ev in evidence.items():
+            span = matches.live.get(kind)
+            adjust = PATTERN_BONUS if span is not None else -DROPPED_PENALTY if kind in matches.dropped else 0.0
+            score = ev.score + adjust
+            if score > EXAMPLE_THRESHOLD or ev.window_score + min(adjust, 0.0) > WINDOW_THRESHOLD:
+                # a second event in its own clause, found by a pattern: "…拿着刀，…车库着火了"
+                own_event = span is not None and ev.window_score + adjust > SECOND_KIND_THRESHOLD
+                raised[kind] = (score, own_event, span if span is not None else _trim(text, ev.window))
+        result = {kind: span for kind, span in matches.live.items() if kind not in evidence}
+        if raised:
+            best = max(score for score, _own, _span in raised.values())
+            result.update((kind, span) for kind, (score, own_event, span) in raised.items()
+                          if score == best or score > SECOND_KIND_THRESHOLD or own_event)
+        return result
 
     def _live_matches(self, scan: _Scan, kind: str, compiled: _Compiled) -> Iterator[tuple[int, int]]:
         """Spans of ``compiled`` in the text that no exclude overlaps and no context rule suppresses.
@@ -688,16 +798,19 @@ class AlertLexicon:
             spans = scan.excluded[kind] = scan.spans(self._exclude_groups[kind]) + scan.shared
         return spans
 
-    def _first_trigger(self, scan: _Scan, kind: str) -> tuple[int, int] | None:
+    def _first_trigger(self, scan: _Scan, kind: str) -> tuple[tuple[int, int] | None, bool]:
+        """The earliest live trigger match, and whether any trigger matched at all (live or not)."""
         found: tuple[int, int] | None = None
+        matched = False
         for compiled in self._trigger_groups[kind].candidates(scan.chars):
             if compiled.regex.search(scan.text) is None:  # the common case: skip the generator
                 continue
+            matched = True
             for span in self._live_matches(scan, kind, compiled):
                 if found is None or span[0] < found[0]:
                     found = span
                 break
-        return found
+        return found, matched
 
     def _cue_pair(self, scan: _Scan, kind: str) -> tuple[int, int] | None:
         """The earliest two live matches of *different* cue lines in one sentence, as one span."""
@@ -717,6 +830,22 @@ class AlertLexicon:
                 if b_line != a_line and b_start >= a_end:
                     return a_start, b_end
         return None
+
+
+@dataclass
+class _Matches:
+    live: dict[str, tuple[int, int]]
+    dropped: set[str]
+
+
+def _trim(text: str, span: tuple[int, int]) -> tuple[int, int]:
+    """``span`` without leading or trailing punctuation and spaces."""
+    start, end = span
+    while start < end and (text[start] in _CLAUSE_STOPS or not text[start].isalnum()):
+        start += 1
+    while end > start and (text[end - 1] in _CLAUSE_STOPS or not text[end - 1].isalnum()):
+        end -= 1
+    return (start, end) if start < end else span
 
 
 class _Scan:

@@ -1,0 +1,220 @@
+"""Example sentences of the alert lexicon: a naive Bayes model over character n-grams.
+
+Patterns catch what editors foresaw; callers keep finding new ways to say the same danger
+("娃儿掉河里了在扑腾", "佢话要跳楼").  Editors therefore also keep *example* lines — sentences
+that should raise a kind — and *counter* lines — sentences that should raise nothing (a figure of
+speech, a past event, a consultation, a 12345 matter sharing words with an emergency).  This
+module learns from them, one binary classifier per kind, so that an unseen sentence close to the
+examples of a kind raises it and one close to the counter examples does not.
+
+Model: multinomial naive Bayes, one-vs-rest per kind, over the set of character 1-, 2- and
+3-grams of the text (lower-cased, full-width letters and digits folded), Lidstone smoothing
+:data:`ALPHA`.  :meth:`ExampleModel.score` returns per kind the log-odds of the whole text and of
+its best *window* (one clause, or two adjacent ones) with that window's span: a danger said in
+passing at the end of a long complaint shows in its own clause even when the whole text reads as
+an ordinary matter.  How the scores combine with the pattern lines is
+:meth:`kb.alerts.AlertLexicon.detect`'s business.
+
+Training counts n-grams with numpy (about 0.1 s for 6,000 examples) and the model is cached by
+its examples, so rebuilding a lexicon whose examples did not change does not retrain.  N-grams
+are packed into one ``uint64`` each (three 21-bit code points) and looked up in a sorted array:
+about 11 bytes per distinct n-gram of the examples, and a text is scored in well under a
+millisecond.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+NGRAM: Final = 3
+ALPHA: Final = 0.2
+"""Lidstone smoothing of the n-gram counts (chosen on held-out example sets, see bench/eval_alerts.py)."""
+
+_BITS: Final = 21  # every Unicode code point fits in 21 bits
+_SPACE: Final = ord(" ")
+_LOW: Final = np.uint64((1 << _BITS) - 1)  # the first character of a packed n-gram
+_WINDOW_STOPS: Final = re.compile(r"[。！？!?；;，,\s]+")
+_FOLD: Final = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: _SPACE}
+
+Codes = npt.NDArray[np.uint64]
+
+
+@dataclass(frozen=True)
+class Example:
+    """A sentence and the alert kinds it should raise (none: a counter example)."""
+
+    text: str
+    kinds: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the examples say about one kind for a text.
+
+    ``score`` is the log-odds (natural log) that the whole text raises the kind; ``window_score``
+    that of the best window, ``window`` its ``(start, end)`` in the text; ``focus_score`` that of
+    the clauses around a span the caller asked about (``None`` if it did not).
+    """
+
+    score: float
+    window_score: float
+    window: tuple[int, int]
+    focus_score: float | None = None
+
+
+def _normalise(text: str) -> str:
+    folded = text.translate(_FOLD).lower()
+    return folded if len(folded) == len(text) else text.translate(_FOLD)
+
+
+def _ngram_codes(text: str) -> list[Codes]:
+    """The packed n-grams of ``text`` by length (index 0: unigrams), in text order; spaces and
+    NULs are not unigrams of their own (their code is 0, which no vocabulary holds)."""
+    cps = np.frombuffer(_normalise(text).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    out: list[Codes] = []
+    for n in range(1, NGRAM + 1):
+        if len(cps) < n:
+            out.append(np.zeros(0, dtype=np.uint64))
+            continue
+        code = cps[: len(cps) - n + 1].copy()
+        for i in range(1, n):
+            code |= cps[i : len(cps) - n + 1 + i] << np.uint64(_BITS * i)
+        if n == 1:
+            code[(code == _SPACE) | (code == 0)] = 0
+        out.append(code)
+    return out
+
+
+def _clauses(text: str) -> list[tuple[int, int]]:
+    """The clauses of ``text`` as ``(start, end)``, without their punctuation."""
+    clauses: list[tuple[int, int]] = []
+    pos = 0
+    for stop in _WINDOW_STOPS.finditer(text):
+        if stop.start() > pos:
+            clauses.append((pos, stop.start()))
+        pos = stop.end()
+    if pos < len(text):
+        clauses.append((pos, len(text)))
+    return clauses
+
+
+def _around(clauses: list[tuple[int, int]], span: tuple[int, int]) -> tuple[int, int]:
+    """The clauses ``span`` touches, as one window."""
+    inside = [c for c in clauses if c[0] < span[1] and span[0] < c[1]]
+    return (inside[0][0], inside[-1][1]) if inside else span
+
+
+class ExampleModel:
+    """Per-kind naive Bayes over the character n-grams of example sentences.
+
+    A kind without example sentences gets no classifier (:meth:`score` leaves it out).
+    """
+
+    def __init__(self, examples: Iterable[Example], kinds: Sequence[str]) -> None:
+        examples = list(examples)
+        # All examples at once, NUL-separated: an n-gram belongs to the example its first character
+        # is in, and one that reaches into a separator is dropped.
+        joined = "\0".join(e.text.replace("\0", " ") for e in examples)
+        example_of = np.cumsum(np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32) == 0)
+        codes: list[Codes] = []
+        owners: list[npt.NDArray[np.intp]] = []
+        for n, code in enumerate(_ngram_codes(joined), start=1):
+            start = np.arange(len(code))
+            inside = (example_of[start] == example_of[start + n - 1]) & (code & _LOW != 0)
+            codes.append(code[inside])
+            owners.append(example_of[start[inside]])
+        all_codes = np.concatenate(codes)
+        order = np.argsort(all_codes)
+        ordered = all_codes[order]
+        first = np.concatenate([[True], ordered[1:] != ordered[:-1]])
+        self._vocab = ordered[first]
+        size = len(self._vocab)
+        ids = np.empty(len(all_codes), dtype=np.int64)
+        ids[order] = np.cumsum(first) - 1
+        # each n-gram counts once per example (binary features)
+        pairs = np.sort(np.concatenate(owners).astype(np.int64) * size + ids)
+        pairs = pairs[np.concatenate([[True], pairs[1:] != pairs[:-1]])]
+        owner, ids = pairs // size, pairs % size
+
+        self.kinds: tuple[str, ...] = tuple(k for k in kinds if any(k in e.kinds for e in examples))
+        weights = np.zeros((size, len(self.kinds)), dtype=np.float32)
+        prior = np.zeros(len(self.kinds), dtype=np.float64)
+        for column, kind in enumerate(self.kinds):
+            positive = np.array([kind in e.kinds for e in examples], dtype=bool)
+            n_pos = int(positive.sum())
+            n_neg = len(examples) - n_pos
+            pos = np.bincount(ids[positive[owner]], minlength=size).astype(np.float64)
+            neg = np.bincount(ids[~positive[owner]], minlength=size).astype(np.float64)
+            pos_total = pos.sum() + ALPHA * size
+            neg_total = neg.sum() + ALPHA * size
+            weights[:, column] = np.log((pos + ALPHA) / pos_total) - np.log((neg + ALPHA) / neg_total)
+            prior[column] = np.log(n_pos / max(n_neg, 1))
+        # row -1 (the last): an n-gram the examples never had weighs nothing
+        self._weights = np.vstack([weights, np.zeros((1, len(self.kinds)), dtype=np.float32)])
+        self._prior = prior
+        self.size = len(examples)
+
+    def _lookup(self, codes: Codes) -> npt.NDArray[np.intp]:
+        """Vocabulary row of each code, ``-1`` where the examples never had it."""
+        if not len(self._vocab):
+            return np.full(len(codes), -1, dtype=np.intp)
+        ids = np.minimum(np.searchsorted(self._vocab, codes), len(self._vocab) - 1)
+        return np.where(self._vocab[ids] == codes, ids, -1)
+
+    def score(self, text: str, focus: Mapping[str, tuple[int, int]] | None = None) -> dict[str, Evidence]:
+        """Per kind (with examples): the log-odds of the whole text and of its best window, and for
+        the kinds in ``focus`` those of the clauses around the given span (a pattern match)."""
+        if not self.kinds or not text.strip():
+            return {}
+        by_length = [self._lookup(codes) for codes in _ngram_codes(text)]
+        known = np.unique(np.concatenate([ids[ids >= 0] for ids in by_length]))
+        whole = self._weights[known].sum(axis=0, dtype=np.float64) + self._prior
+
+        clauses = _clauses(text) or [(0, len(text))]
+        windows = clauses + [(a[0], b[1]) for a, b in itertools.pairwise(clauses)]
+        focus_kinds = [kind for kind in focus or {} if kind in self.kinds]
+        focus_windows = [_around(clauses, focus[kind]) for kind in focus_kinds] if focus else []
+        sums = self._window_sums(by_length, windows + focus_windows)
+        best = np.argmax(sums[: len(windows)], axis=0)
+        result: dict[str, Evidence] = {}
+        for column, kind in enumerate(self.kinds):
+            row = int(best[column])
+            result[kind] = Evidence(float(whole[column]), float(sums[row, column]), windows[row])
+        for row, kind in enumerate(focus_kinds, start=len(windows)):
+            column = self.kinds.index(kind)
+            result[kind] = replace(result[kind], focus_score=float(sums[row, column]))
+        return result
+
+    def _window_sums(self, by_length: list[npt.NDArray[np.intp]], windows: list[tuple[int, int]]
+                     ) -> npt.NDArray[np.float64]:
+        """Log-odds of each window (counting each n-gram occurrence inside it), one row per window."""
+        starts = np.array([w[0] for w in windows])
+        ends = np.array([w[1] for w in windows])
+        sums = np.zeros((len(windows), len(self.kinds)))
+        zero = np.zeros((1, len(self.kinds)))
+        for n, ids in enumerate(by_length, start=1):
+            prefix = np.vstack([zero, np.cumsum(self._weights[ids], axis=0, dtype=np.float64)])
+            # n-grams starting in [start, end - n] lie inside the window
+            last = np.clip(ends - n + 1, starts, len(ids))
+            sums += prefix[last] - prefix[np.minimum(starts, len(ids))]
+        return sums + self._prior
+
+
+@lru_cache(maxsize=4)
+def _cached(examples: tuple[Example, ...], kinds: tuple[str, ...]) -> ExampleModel:
+    return ExampleModel(examples, kinds)
+
+
+def example_model(examples: Iterable[Example], kinds: Iterable[str]) -> ExampleModel | None:
+    """The model of these examples (cached: the same examples are trained once), or ``None``
+    when there are no examples at all."""
+    key = tuple(examples)
+    return _cached(key, tuple(kinds)) if key else None
