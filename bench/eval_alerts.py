@@ -9,6 +9,11 @@ CSV columns: ``text,expected_kind,split,note``.  ``expected_kind`` is an alert k
 that are acceptable but not required for the phrase, as ``also:medical`` (a car crash with an
 unconscious driver rightly raises 122 and 120): such an extra alert is neither a true nor a false
 positive.  Every other extra alert counts as a false positive of its kind.
+
+The ``dev`` rows are also the sample lexicon's example and counter sentences
+(``tools/gen_alert_examples.py`` writes them into ``resources/sample/alert_terms.jsonl``); the
+``test`` rows never are.  ``--patterns-only`` scores the lexicon without its sentences (the
+pattern lines alone), for comparison.  The test split is also reported per batch.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kb.alerts import AlertLexicon
+from kb.alerts import SENTENCE_POLARITIES, AlertLexicon
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CSV = ROOT / "bench" / "data" / "alert_phrases.csv"
@@ -90,8 +95,12 @@ def read_phrases(path: Path) -> list[Phrase]:
         ]
 
 
-def load_lexicon(terms: Path = DEFAULT_TERMS, kinds: Path = DEFAULT_KINDS) -> AlertLexicon:
-    return AlertLexicon.from_jsonl(terms, kinds)
+def load_lexicon(terms: Path = DEFAULT_TERMS, kinds: Path = DEFAULT_KINDS, *,
+                 patterns_only: bool = False) -> AlertLexicon:
+    lexicon = AlertLexicon.from_jsonl(terms, kinds)
+    if patterns_only:
+        lexicon = AlertLexicon([t for t in lexicon.terms if t.polarity not in SENTENCE_POLARITIES], lexicon.kinds)
+    return lexicon
 
 
 def score(lexicon: AlertLexicon, phrases: Iterable[Phrase]) -> Report:
@@ -115,7 +124,23 @@ def score(lexicon: AlertLexicon, phrases: Iterable[Phrase]) -> Report:
     return report
 
 
-def time_detect(lexicon: AlertLexicon, texts: Sequence[str], repeat: int = 20) -> list[float]:
+def batch_of(phrase: Phrase) -> str:
+    """``held-out batch N`` for the blind batches, ``batch 1`` for the phrases written with the first lexicon."""
+    words = phrase.note.split()
+    return " ".join(words[:3]) if words[:1] == ["held-out"] else "batch 1"
+
+
+def by_batch(lexicon: AlertLexicon, phrases: Sequence[Phrase]) -> str:
+    """Precision / recall of the test split per batch."""
+    lines = ["| test batch | phrases | precision | recall |", "| --- | ---: | ---: | ---: |"]
+    for batch in dict.fromkeys(batch_of(p) for p in phrases if p.split == "test"):
+        rows = [p for p in phrases if p.split == "test" and batch_of(p) == batch]
+        c = score(lexicon, rows).overall
+        lines.append(f"| {batch} | {len(rows)} | {c.precision:.3f} | {c.recall:.3f} |")
+    return "\n".join(lines)
+
+
+def time_detect(lexicon: AlertLexicon, texts: Sequence[str], repeat: int = 5) -> list[float]:
     """Per-call detect time in milliseconds (best of ``repeat`` runs for each text)."""
     timings: list[float] = []
     for text in texts:
@@ -170,22 +195,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--terms", type=Path, default=DEFAULT_TERMS)
     parser.add_argument("--kinds", type=Path, default=DEFAULT_KINDS)
     parser.add_argument("--errors", choices=("dev", "test", "all"), help="list wrong phrases of a split")
+    parser.add_argument("--patterns-only", action="store_true", help="leave out the example and counter sentences")
     args = parser.parse_args(argv)
 
     build_start = time.perf_counter()
-    lexicon = load_lexicon(args.terms, args.kinds)
+    lexicon = load_lexicon(args.terms, args.kinds, patterns_only=args.patterns_only)
     build_ms = (time.perf_counter() - build_start) * 1000
     phrases = read_phrases(args.csv)
 
     reports = {s: score(lexicon, [p for p in phrases if p.split == s]) for s in SPLITS}
     sizes = {s: sum(1 for p in phrases if p.split == s) for s in SPLITS}
     print(markdown(reports, sizes))
+    print()
+    print(by_batch(lexicon, phrases))
 
     timings = time_detect(lexicon, [p.text for p in phrases])
     long = long_text(phrases)
     long_ms = time_detect(lexicon, [long], repeat=50)[0]
     print()
-    print(f"lexicon: {len(lexicon.terms)} terms, {len(lexicon.kinds)} kinds, built in {build_ms:.1f} ms")
+    print(f"lexicon: {len(lexicon.terms)} lines ({lexicon.examples} example/counter sentences), "
+          f"{len(lexicon.kinds)} kinds, built in {build_ms:.1f} ms")
     print(
         f"detect per phrase: median {statistics.median(timings):.3f} ms, p95 {p95(timings):.3f} ms, "
         f"max {max(timings):.3f} ms ({len(timings)} phrases)"
