@@ -33,7 +33,7 @@ from desktop.editor import directory_data as dd
 from desktop.editor.directory_common import BAD_BRUSH, DirectoryContext, DirectoryTab, EditTable, filter_box, hint
 from desktop.widgets.common import section_label
 from indexer import analysis
-from kb.alerts import ANY_KIND, POLARITIES, AlertLexicon, compile_pattern
+from kb.alerts import ANY_KIND, POLARITIES, SENTENCE_POLARITIES, AlertLexicon, check_line
 from kb.dto import Changes
 from kb.errors import ImportRejected, RowError, ValidationError
 from kb.exchange import export_file, read_rows
@@ -429,9 +429,12 @@ class DictionaryTab(ListTab):
 KIND_HEADERS = ["类型代码", "名称", "转接", "严重度", "应答话术"]
 TERM_HEADERS = ("类型", "提醒词", "作用", "备注")
 POLARITY_HELP = ("作用：trigger（触发）、cue（线索：单独不触发，同一句里同类型两条不同的线索一起出现才触发）"
-                 "或 exclude（排除，压住重叠的触发词和线索）；类型 * 的排除词对所有类型生效")
-PATTERN_HELP = ("写法：纯文字；(甲|乙) 任选一个；甲…乙 表示同一句内 10 字以内先后出现；re: 开头为正则表达式。"
-                "编辑时逐条检查，有错的格标红。")
+                 "或 exclude（排除，压住重叠的触发词和线索）；类型 * 的排除词对所有类型生效。"
+                 "example（例句：一整句应弹出该类型的话）和 counter（反例：一整句不应弹出任何警报的话，类型可写 *）"
+                 "让系统学会没写成提醒词的说法：漏报的来电加为例句，误报的加为反例。")
+PATTERN_HELP = ("写法：纯文字；(甲|乙) 任选一个；甲…乙 表示同一句内 10 字以内先后出现；re: 开头为正则表达式"
+                "（例句、反例照原话写）。编辑时逐条检查，有错的格标红。")
+POLARITY_ERROR = "作用应为 trigger（触发）、cue（线索）、exclude（排除）、example（例句）或 counter（反例）"
 
 
 class AlertsTab(ListTab):
@@ -446,8 +449,14 @@ class AlertsTab(ListTab):
     def __init__(self, ctx: DirectoryContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
         self.filter.setPlaceholderText("筛选提醒词：文字、备注")
+        self._try_cache: tuple[Any, AlertLexicon] | None = None
         self.kind_filter = QComboBox()
         self.kind_filter.setAccessibleName("提醒类型")
+        self.polarity_filter = QComboBox()
+        self.polarity_filter.setAccessibleName("作用")
+        self.polarity_filter.addItem("提醒词和例句", "")
+        self.polarity_filter.addItem("只看提醒词（触发、线索、排除）", "patterns")
+        self.polarity_filter.addItem("只看例句和反例", "sentences")
         self.kinds = EditTable(KIND_HEADERS)
         self.kinds.setAccessibleName("提醒类型")
         self.kinds.setMaximumHeight(240)
@@ -475,10 +484,11 @@ class AlertsTab(ListTab):
         split.setSizes([220, 430])
         self.add_button.setText("添加提醒词")
         self.remove_button.setText("删除所选提醒词")
-        self._layout([self.kind_filter], split,
+        self._layout([self.kind_filter, self.polarity_filter], split,
                      "来电内容命中触发词时，坐席界面立即弹出警报和应答话术；保存前整表校验，有错不会保存。"
                      "导入/导出为两个 JSONL 文件：alert_terms.jsonl 与 alert_kinds.jsonl。")
         self.kind_filter.currentIndexChanged.connect(lambda _i: self.apply_filter())
+        self.polarity_filter.currentIndexChanged.connect(lambda _i: self.apply_filter())
         self.kinds.edited.connect(self.mark_dirty)
         self.kinds.edited.connect(self._fill_kind_filter)
         self.table.itemChanged.connect(self._check_cell)
@@ -515,7 +525,12 @@ class AlertsTab(ListTab):
 
     def row_filter(self) -> Callable[[list[str]], bool] | None:
         kind = self.kind_filter.currentData() if hasattr(self, "kind_filter") else ""
-        return (lambda values: values[0] == kind) if kind else None
+        group = self.polarity_filter.currentData() if hasattr(self, "polarity_filter") else ""
+        if not kind and not group:
+            return None
+        sentences = group == "sentences"
+        return lambda values: ((not kind or values[0] == kind)
+                               and (not group or (values[2] in SENTENCE_POLARITIES) == sentences))
 
     # ------------------------------------------------------------ live check
     def _check_cell(self, cell: QTableWidgetItem) -> None:
@@ -527,6 +542,12 @@ class AlertsTab(ListTab):
         try:
             cell.setBackground(BAD_BRUSH if problem else self.table.palette().base())
             cell.setToolTip(problem)
+            pattern = self.table.item(cell.row(), 1)
+            if cell.column() == 2 and pattern is not None:  # the polarity decides how the pattern reads
+                pattern_problem = self.cell_problem(cell.row(), 1)
+                pattern.setBackground(BAD_BRUSH if pattern_problem else self.table.palette().base())
+                pattern.setToolTip(pattern_problem)
+                problem = problem or pattern_problem
         finally:
             self.table.blockSignals(False)
         if problem:
@@ -537,11 +558,11 @@ class AlertsTab(ListTab):
     def cell_problem(self, row: int, col: int) -> str:
         text = self.table.cell_text(row, col)
         if col == 2:
-            return "" if text in POLARITIES else "作用应为 trigger（触发）、cue（线索）或 exclude（排除）"
+            return "" if text in POLARITIES else POLARITY_ERROR
         if not text:
             return "提醒词不能为空"
         try:
-            compile_pattern(text)
+            check_line(text, self.table.cell_text(row, 2))
         except ValidationError as exc:
             return str(exc)
         return ""
@@ -638,23 +659,40 @@ class AlertsTab(ListTab):
             self.try_result.clear()
             return
         try:
-            terms, kinds = self.records()
-            lexicon = AlertLexicon.from_records([t for t in terms if not self._bad_term(t)], kinds)
+            lexicon = self._try_lexicon()
         except ValidationError as exc:
             self.try_result.setPlainText(f"词库有错，无法试：{exc}")
             return
         alerts = lexicon.detect(text)
-        if not alerts:
-            self.try_result.setPlainText("不会弹出警报")
-            return
-        self.try_result.setHtml("<br>".join(
-            f"<b style='color:#c40000;'>{html.escape(a.label)}</b>（命中「{html.escape(a.matched)}」）"
-            f" → 转接 {html.escape(a.transfer_to)}" for a in alerts))
+        lines = [f"<b style='color:#c40000;'>{html.escape(a.label)}</b>（命中「{html.escape(a.matched)}」）"
+                 f" → 转接 {html.escape(a.transfer_to)}" for a in alerts] or ["不会弹出警报"]
+        raised = {a.kind for a in alerts}
+        labels = {k.kind: k.label for k in lexicon.kinds}
+        verdicts = []
+        for kind, (span, evidence) in lexicon.explain(text).items():
+            if span is not None and kind not in raised:
+                lines.append(f"提醒词命中「{html.escape(text[span[0]:span[1]])}」，但例句判断不是"
+                             f"{html.escape(labels[kind])}，未弹出（确属紧急情况请把这句加为例句）")
+            if evidence is not None and (evidence.score > 0 or kind in raised):
+                verdicts.append(f"{html.escape(labels[kind])} {evidence.score:+.1f}")
+        if lexicon.examples:
+            lines.append(f"<span style='color:#666;'>例句判断（{lexicon.examples} 句学得，正数像、负数不像）："
+                         f"{'，'.join(verdicts) or '都不像'}</span>")
+        self.try_result.setHtml("<br>".join(lines))
+
+    def _try_lexicon(self) -> AlertLexicon:
+        """The table's current lexicon (good lines only), rebuilt only when the table changed."""
+        terms, kinds = self.records()
+        terms = [t for t in terms if not self._bad_term(t)]
+        key = (tuple(tuple(t.values()) for t in terms), tuple(tuple(k.values()) for k in kinds))
+        if self._try_cache is None or self._try_cache[0] != key:
+            self._try_cache = (key, AlertLexicon.from_records(terms, kinds))
+        return self._try_cache[1]
 
     @staticmethod
     def _bad_term(term: dict[str, Any]) -> bool:
         try:
-            compile_pattern(term["pattern"])
+            check_line(term["pattern"], term["polarity"])
         except ValidationError:
             return True
         return term["polarity"] not in POLARITIES

@@ -251,6 +251,39 @@ def test_bad_alert_pattern_shows_inline_error_and_saves_nothing(qtbot: QtBot, ws
     assert tab.table.rowCount() == 1 and tab.kinds.rowCount() == 2 and tab.dirty
 
 
+def test_example_sentences_checked_filtered_and_explained(qtbot: QtBot, ws: DirectoryWorkspace, env: Env) -> None:
+    ws.show_tab(ws.alerts)
+    wait_idle(qtbot, ws.ctx.tasks)
+    tab = ws.alerts
+    rows = [[tab.table.cell_text(r, c) for c in range(4)] for r in range(tab.table.rowCount())]
+    fire = ["楼道里一股臭鸡蛋味", "对面窗户冒黑烟了", "仓库烧起来了，火很大", "厨房煤气味很冲，头晕"]
+    none = ["燃气费怎么交?", "消防通道被占了", "想问社保卡怎么补办", "路灯坏了"]
+    tab.table.set_rows(rows + [["fire", t, "example", ""] for t in fire] + [["*", t, "counter", ""] for t in none])
+    tab.mark_dirty()
+    question = next(r for r in range(tab.table.rowCount()) if tab.table.cell_text(r, 1) == "燃气费怎么交?")
+    assert tab.cell_problem(question, 1) == ""  # a sentence, not a pattern: "?" is just a question mark
+    tab.table.item(question, 2).setText("trigger")  # as a pattern it is wrong, and the cell says so at once
+    assert tab.table.item(question, 1).background() == BAD_BRUSH and "re:" in tab.error.text()
+    tab.table.item(question, 2).setText("counter")
+    assert tab.table.item(question, 1).background() != BAD_BRUSH and tab.error.text() == ""
+
+    tab.polarity_filter.setCurrentIndex(tab.polarity_filter.findData("sentences"))
+    shown = [r for r in range(tab.table.rowCount()) if not tab.table.isRowHidden(r)]
+    assert len(shown) == len(fire) + len(none)
+    tab.polarity_filter.setCurrentIndex(tab.polarity_filter.findData("patterns"))
+    assert sum(not tab.table.isRowHidden(r) for r in range(tab.table.rowCount())) == len(rows)
+
+    tab.try_input.setText("隔壁窗户冒黑烟")  # no pattern line says this: the examples do
+    tab.run_try()
+    shown_text = tab.try_result.toPlainText()
+    assert "火警" in shown_text and "例句判断（8 句学得" in shown_text
+    click(qtbot, tab.save_button)
+    wait_idle(qtbot, ws.ctx.tasks)
+    terms, _kinds = env.kb.alert_records()
+    assert sum(t["polarity"] == "example" for t in terms) == len(fire)
+    assert [a.kind for a in env.engine.alerts("隔壁窗户冒黑烟")] == ["fire"]
+
+
 # ----------------------------------------------------------------- dictionary
 class SlowEngine:
     """The real engine, with ``apply_changes`` held until the test lets it go (and recorded)."""
