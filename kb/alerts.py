@@ -724,28 +724,32 @@ class AlertLexicon:
 
     def _pattern_matches(self, text: str) -> _Matches:
         """Per kind, the span of the first live trigger match (or of the first cue pair), and the
-        kinds whose triggers matched only where an exclude or a context rule drops them, or whose
-        own excludes (not those of every kind) matched: the editors' word that it is not this kind."""
+        kinds whose triggers matched only where an exclude or a context rule drops them."""
         scan = _Scan(text)
-        matches = _Matches({}, set())
+        matches = _Matches({}, set(), scan)
         for kind in self._order:
             span, matched = self._first_trigger(scan, kind.kind)
             if span is None and self._cue_groups[kind.kind].items:
                 span = self._cue_pair(scan, kind.kind)
             if span is not None:
                 matches.live[kind.kind] = span
-            elif matched or scan.spans(self._exclude_groups[kind.kind]):
+            elif matched:
                 matches.dropped.add(kind.kind)
         return matches
 
-    @staticmethod
-    def _weigh(text: str, matches: _Matches, evidence: dict[str, Evidence]) -> dict[str, tuple[int, int]]:
+    def _own_exclude(self, scan: _Scan, kind: str) -> bool:
+        """Whether an exclude line of ``kind`` itself (not of every kind) matches: the editors' word
+        that the text is not this kind ("业主群都炸了锅" for escalate)."""
+        return any(x.regex.search(scan.text) for x in self._exclude_groups[kind].candidates(scan.chars))
+
+    def _weigh(self, text: str, matches: _Matches, evidence: dict[str, Evidence]) -> dict[str, tuple[int, int]]:
         """Combine pattern matches with the example sentences (kinds without examples keep their
         pattern matches as they are).
 
         A kind's score is the examples' log-odds for the whole text, plus :data:`PATTERN_BONUS` when
         a pattern matched, minus :data:`DROPPED_PENALTY` when its triggers matched only where a
-        context rule or an exclude drops them (negated, past, hypothetical, a figure of speech …).
+        context rule or an exclude drops them (negated, past, hypothetical, a figure of speech …),
+        or when one of its own exclude lines matches.
         The kind is raised when the score passes :data:`EXAMPLE_THRESHOLD`, or when one window (a
         clause or two) alone passes :data:`WINDOW_THRESHOLD` (less the same penalty).  So a pattern
         match fires unless the examples are sure the text is not this kind, and a text like the
@@ -758,6 +762,9 @@ class AlertLexicon:
         for kind, ev in evidence.items():
             span = matches.live.get(kind)
             adjust = PATTERN_BONUS if span is not None else -DROPPED_PENALTY if kind in matches.dropped else 0.0
+            if adjust == 0.0 and max(ev.score, ev.window_score) > min(EXAMPLE_THRESHOLD, WINDOW_THRESHOLD) \
+                    and self._own_exclude(matches.scan, kind):  # looked up only where it could matter
+                adjust = -DROPPED_PENALTY
             score = ev.score + adjust
             if score > EXAMPLE_THRESHOLD or ev.window_score + min(adjust, 0.0) > WINDOW_THRESHOLD:
                 # a second event in its own clause, found by a pattern: "…拿着刀，…车库着火了"
@@ -836,6 +843,7 @@ class AlertLexicon:
 class _Matches:
     live: dict[str, tuple[int, int]]
     dropped: set[str]
+    scan: _Scan
 
 
 def _trim(text: str, span: tuple[int, int]) -> tuple[int, int]:
