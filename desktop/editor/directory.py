@@ -197,6 +197,10 @@ def _screenshots(argv: list[str]) -> int:
         ws.alerts.table.clearSelection()  # show the red row, not the selection colour
         ws.alerts.try_input.setText("楼道里有很大的煤气味，邻居家没人")
         shot("alerts")
+        ws.alerts.filter.setText("河")
+        ws.alerts.polarity_filter.setCurrentIndex(ws.alerts.polarity_filter.findData("sentences"))
+        ws.alerts.try_input.setText("娃儿在河边耍，一下子滑下去了，在水头扑腾")  # no pattern says this
+        shot("alerts-examples")
 
         ws.show_tab(ws.places)
         settle(tasks)

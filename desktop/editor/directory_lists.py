@@ -510,6 +510,8 @@ class AlertsTab(ListTab):
         self._fill_kind_filter()
         super().show_rows(rows)
         self.table.setColumnWidth(1, min(max(self.table.columnWidth(1), 260), 520))
+        polarity_width = self.fontMetrics().horizontalAdvance("example") + 24
+        self.table.setColumnWidth(2, max(self.table.columnWidth(2), polarity_width))
 
     def _fill_kind_filter(self) -> None:
         current = self.kind_filter.currentData()
