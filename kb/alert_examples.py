@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
 
@@ -61,14 +61,12 @@ class Evidence:
     """What the examples say about one kind for a text.
 
     ``score`` is the log-odds (natural log) that the whole text raises the kind; ``window_score``
-    that of the best window, ``window`` its ``(start, end)`` in the text; ``focus_score`` that of
-    the clauses around a span the caller asked about (``None`` if it did not).
+    that of the best window, ``window`` its ``(start, end)`` in the text.
     """
 
     score: float
     window_score: float
     window: tuple[int, int]
-    focus_score: float | None = None
 
 
 def _normalise(text: str) -> str:
@@ -107,12 +105,6 @@ def _clauses(text: str) -> list[tuple[int, int]]:
     return clauses
 
 
-def _around(clauses: list[tuple[int, int]], span: tuple[int, int]) -> tuple[int, int]:
-    """The clauses ``span`` touches, as one window."""
-    inside = [c for c in clauses if c[0] < span[1] and span[0] < c[1]]
-    return (inside[0][0], inside[-1][1]) if inside else span
-
-
 def _distinct(values: Codes) -> Codes:
     """The sorted distinct values (what ``np.unique`` returns, without its slower hashing path)."""
     ordered = np.sort(values)
@@ -122,7 +114,7 @@ def _distinct(values: Codes) -> Codes:
 def _example_ngrams(examples: Sequence[Example]) -> tuple[npt.NDArray[np.intp], Codes]:
     """``(example number, packed n-gram)`` pairs of the examples, each pair once (binary features).
 
-    The texts are scored as one NUL-separated string: an n-gram belongs to the example its first
+    The texts are counted as one NUL-separated string: an n-gram belongs to the example its first
     character is in, and one that reaches into a separator is dropped."""
     joined = "\0".join(e.text.replace("\0", " ") for e in examples)
     example_of = np.cumsum(np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32) == 0)
@@ -186,9 +178,8 @@ class ExampleModel:
         ids = np.minimum(np.searchsorted(self._vocab, codes), len(self._vocab) - 1)
         return np.where(self._vocab[ids] == codes, ids, -1)
 
-    def score(self, text: str, focus: Mapping[str, tuple[int, int]] | None = None) -> dict[str, Evidence]:
-        """Per kind (with examples): the log-odds of the whole text and of its best window, and for
-        the kinds in ``focus`` those of the clauses around the given span (a pattern match)."""
+    def score(self, text: str) -> dict[str, Evidence]:
+        """Per kind (with examples): the log-odds of the whole text and of its best window."""
         if not self.kinds or not text.strip():
             return {}
         by_length = [self._lookup(codes) for codes in _ngram_codes(text)]
@@ -197,18 +188,12 @@ class ExampleModel:
 
         clauses = _clauses(text) or [(0, len(text))]
         windows = clauses + [(a[0], b[1]) for a, b in itertools.pairwise(clauses)]
-        focus_kinds = [kind for kind in focus or {} if kind in self.kinds]
-        focus_windows = [_around(clauses, focus[kind]) for kind in focus_kinds] if focus else []
-        sums = self._window_sums(by_length, windows + focus_windows)
-        best = np.argmax(sums[: len(windows)], axis=0)
-        result: dict[str, Evidence] = {}
-        for column, kind in enumerate(self.kinds):
-            row = int(best[column])
-            result[kind] = Evidence(float(whole[column]), float(sums[row, column]), windows[row])
-        for row, kind in enumerate(focus_kinds, start=len(windows)):
-            column = self.kinds.index(kind)
-            result[kind] = replace(result[kind], focus_score=float(sums[row, column]))
-        return result
+        sums = self._window_sums(by_length, windows)
+        best = np.argmax(sums, axis=0)
+        return {
+            kind: Evidence(float(whole[column]), float(sums[best[column], column]), windows[best[column]])
+            for column, kind in enumerate(self.kinds)
+        }
 
     def _window_sums(self, by_length: list[npt.NDArray[np.intp]], windows: list[tuple[int, int]]
                      ) -> npt.NDArray[np.float64]:

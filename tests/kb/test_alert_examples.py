@@ -88,16 +88,6 @@ def test_the_best_window_is_the_clause_that_tells_the_danger(model: ExampleModel
     assert "物业费" not in text[start:end]
 
 
-def test_focus_scores_the_clauses_around_a_span(model: ExampleModel) -> None:
-    text = "物业费太贵了，楼道里一股臭鸡蛋味"
-    span = (text.index("臭鸡蛋"), text.index("臭鸡蛋") + 3)
-    evidence = model.score(text, {"fire": span, "police": (0, 2)})
-    assert evidence["fire"].focus_score is not None
-    assert evidence["fire"].focus_score == pytest.approx(model.score("楼道里一股臭鸡蛋味")["fire"].window_score)
-    assert evidence["medical"].focus_score is None
-    assert "police" not in evidence
-
-
 def test_full_width_letters_and_case_are_folded() -> None:
     model = ExampleModel([Example("ＡＴＭ机被撬了", frozenset({"police"})), Example("atm在哪", frozenset())],
                          ["police"])
