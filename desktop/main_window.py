@@ -284,7 +284,7 @@ class MainWindow(QWidget):
             departments = kb.departments()
             terms, kinds = kb.alert_records()
             greeting = next(iter(kb.scripts("greeting")), None)
-            return (departments, AlertLexicon.from_records(terms, kinds),
+            return (departments, AlertLexicon.shared(terms, kinds),
                     (greeting.title, greeting.body) if greeting else None)
 
         def loaded(result: tuple[list[DepartmentView], AlertLexicon, tuple[str, str] | None]) -> None:

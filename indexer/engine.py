@@ -78,7 +78,7 @@ class _Lexicons:
     def __init__(self, kb: KnowledgeBase, profiles: DepartmentProfiles | None = None) -> None:
         self.synonyms = kb.synonyms()
         terms, kinds = kb.alert_records()
-        self.alerts = AlertLexicon.from_records(terms, kinds)
+        self.alerts = AlertLexicon.shared(terms, kinds)
         places = kb.places()
         self.gazetteer = Gazetteer(places) if places else None
         # The work-order history summary attached to this base by Engine.open (None: rules and entries only).

@@ -127,6 +127,7 @@ from __future__ import annotations
 import bisect
 import json
 import re
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -612,6 +613,17 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     return records
 
 
+_TERM_FIELDS: Final = ("kind", "pattern", "polarity", "note")
+_KIND_FIELDS: Final = ("kind", "label", "transfer_to", "script", "severity")
+_SHARED_SIZE: Final = 2
+_SHARED_LOCK = threading.Lock()
+_SHARED: dict[tuple[tuple[Any, ...], tuple[Any, ...]], AlertLexicon] = {}
+
+
+def _record_key(record: Mapping[str, Any], fields: tuple[str, ...]) -> tuple[Any, ...]:
+    return tuple(record.get(f) for f in fields)
+
+
 class AlertLexicon:
     """Compiled alert lexicon.  Build once (patterns are validated and compiled), then :meth:`detect`.
 
@@ -675,6 +687,22 @@ class AlertLexicon:
     def from_records(cls, terms: Iterable[Mapping[str, Any]], kinds: Iterable[Mapping[str, Any]]) -> AlertLexicon:
         """Build from mappings with the dataclass field names (database rows, JSON); extra keys ignored."""
         return cls([_term_from_record(t) for t in terms], [_kind_from_record(k) for k in kinds])
+
+    @classmethod
+    def shared(cls, terms: Iterable[Mapping[str, Any]], kinds: Iterable[Mapping[str, Any]]) -> AlertLexicon:
+        """:meth:`from_records`, built once per distinct content in the process.
+
+        The main window (alerts before the engine is ready), the engine and the editor's try box
+        load the same lines: they share one compiled lexicon, and a second caller waits for the
+        first one's build instead of compiling the patterns and counting the examples again."""
+        terms, kinds = list(terms), list(kinds)
+        key = (tuple(_record_key(t, _TERM_FIELDS) for t in terms), tuple(_record_key(k, _KIND_FIELDS) for k in kinds))
+        with _SHARED_LOCK:
+            lexicon = _SHARED.pop(key, None) or cls.from_records(terms, kinds)
+            _SHARED[key] = lexicon  # most recent last
+            while len(_SHARED) > _SHARED_SIZE:
+                del _SHARED[next(iter(_SHARED))]
+            return lexicon
 
     @classmethod
     def from_jsonl(cls, terms_path: Path, kinds_path: Path) -> AlertLexicon:

@@ -449,7 +449,6 @@ class AlertsTab(ListTab):
     def __init__(self, ctx: DirectoryContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
         self.filter.setPlaceholderText("筛选提醒词：文字、备注")
-        self._try_cache: tuple[Any, AlertLexicon] | None = None
         self.kind_filter = QComboBox()
         self.kind_filter.setAccessibleName("提醒类型")
         self.polarity_filter = QComboBox()
@@ -683,13 +682,9 @@ class AlertsTab(ListTab):
         self.try_result.setHtml("<br>".join(lines))
 
     def _try_lexicon(self) -> AlertLexicon:
-        """The table's current lexicon (good lines only), rebuilt only when the table changed."""
+        """The table's current lexicon (good lines only), built once per content."""
         terms, kinds = self.records()
-        terms = [t for t in terms if not self._bad_term(t)]
-        key = (tuple(tuple(t.values()) for t in terms), tuple(tuple(k.values()) for k in kinds))
-        if self._try_cache is None or self._try_cache[0] != key:
-            self._try_cache = (key, AlertLexicon.from_records(terms, kinds))
-        return self._try_cache[1]
+        return AlertLexicon.shared([t for t in terms if not self._bad_term(t)], kinds)
 
     @staticmethod
     def _bad_term(term: dict[str, Any]) -> bool:

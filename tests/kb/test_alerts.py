@@ -586,3 +586,34 @@ def test_dev_split_stays_clean(bench: ModuleType, lexicon: AlertLexicon) -> None
     overall = _split(bench, lexicon, "dev")
     assert overall.recall >= 0.99
     assert overall.precision >= 0.96
+
+
+def test_shared_lexicon_is_built_once_per_content(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The window, the engine and the editor share one compiled lexicon; concurrent callers wait for one build."""
+    import threading
+
+    from kb import alerts as module
+
+    builds: list[int] = []
+    real = AlertLexicon.from_records.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type[AlertLexicon], terms: Any, kinds: Any) -> AlertLexicon:
+        builds.append(1)
+        return real(cls, terms, kinds)
+
+    monkeypatch.setattr(AlertLexicon, "from_records", classmethod(counting))
+    monkeypatch.setattr(module, "_SHARED", {})
+    terms = [{"kind": "fire", "pattern": "冒烟", "polarity": "trigger"}]
+    kinds = [dataclasses.asdict(KIND)]
+    got: list[AlertLexicon] = []
+    threads = [threading.Thread(target=lambda: got.append(AlertLexicon.shared(terms, kinds))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(builds) == 1 and all(lex is got[0] for lex in got)
+    other = AlertLexicon.shared([*terms, {"kind": "fire", "pattern": "着火", "polarity": "trigger"}], kinds)
+    assert other is not got[0] and len(builds) == 2
+    assert AlertLexicon.shared(terms, kinds) is got[0]  # the two most recent stay
+    with pytest.raises(ValidationError):
+        AlertLexicon.shared([{"kind": "flood", "pattern": "水", "polarity": "trigger"}], kinds)
