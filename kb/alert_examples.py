@@ -24,12 +24,13 @@ is scored in well under a millisecond.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import re
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Final
+from typing import Final, Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -46,6 +47,8 @@ _WINDOW_STOPS: Final = re.compile(r"[。！？!?；;，,\s]+")
 _FOLD: Final = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: _SPACE}
 
 Codes = npt.NDArray[np.uint64]
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -210,13 +213,38 @@ class ExampleModel:
         return sums + self._prior
 
 
-@lru_cache(maxsize=4)
-def _cached(examples: tuple[Example, ...], kinds: tuple[str, ...]) -> ExampleModel:
-    return ExampleModel(examples, kinds)
+class Memo(Generic[K, V]):
+    """The few values built last, by key.  A build runs under the lock, so callers asking for the
+    same key at once wait for one build instead of each doing it."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: dict[K, V] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: K, build: Callable[[], V]) -> V:
+        with self._lock:
+            value = self._items.pop(key, None)
+            if value is None:
+                value = build()
+            self._items[key] = value  # most recent last
+            while len(self._items) > self._size:
+                del self._items[next(iter(self._items))]
+            return value
+
+
+_models: Memo[str, ExampleModel] = Memo(4)
 
 
 def example_model(examples: Iterable[Example], kinds: Iterable[str]) -> ExampleModel | None:
-    """The model of these examples (cached: the same examples are trained once), or ``None``
-    when there are no examples at all."""
-    key = tuple(examples)
-    return _cached(key, tuple(kinds)) if key else None
+    """The model of these examples, or ``None`` when there are none.  Cached by a digest of the
+    examples (not the examples themselves, which would stay in memory twice): the same examples
+    are trained once, even when only the pattern lines of the lexicon changed."""
+    examples, kinds = list(examples), tuple(kinds)
+    if not examples:
+        return None
+    digest = hashlib.blake2b(digest_size=16)
+    for e in examples:
+        digest.update(f"{e.text}\x1e{','.join(sorted(e.kinds))}\x1f".encode())
+    digest.update("\x1d".join(kinds).encode())
+    return _models.get(digest.hexdigest(), lambda: ExampleModel(examples, kinds))

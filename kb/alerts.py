@@ -127,13 +127,12 @@ from __future__ import annotations
 import bisect
 import json
 import re
-import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from kb.alert_examples import Evidence, Example, ExampleModel, example_model
+from kb.alert_examples import Evidence, Example, ExampleModel, Memo, example_model
 from kb.errors import StorageError, ValidationError
 
 TRIGGER: Final = "trigger"
@@ -615,9 +614,7 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 _TERM_FIELDS: Final = ("kind", "pattern", "polarity", "note")
 _KIND_FIELDS: Final = ("kind", "label", "transfer_to", "script", "severity")
-_SHARED_SIZE: Final = 2
-_SHARED_LOCK = threading.Lock()
-_SHARED: dict[tuple[tuple[Any, ...], tuple[Any, ...]], AlertLexicon] = {}
+_SHARED: Memo[tuple[tuple[Any, ...], tuple[Any, ...]], AlertLexicon] = Memo(2)
 
 
 def _record_key(record: Mapping[str, Any], fields: tuple[str, ...]) -> tuple[Any, ...]:
@@ -697,12 +694,7 @@ class AlertLexicon:
         first one's build instead of compiling the patterns and counting the examples again."""
         terms, kinds = list(terms), list(kinds)
         key = (tuple(_record_key(t, _TERM_FIELDS) for t in terms), tuple(_record_key(k, _KIND_FIELDS) for k in kinds))
-        with _SHARED_LOCK:
-            lexicon = _SHARED.pop(key, None) or cls.from_records(terms, kinds)
-            _SHARED[key] = lexicon  # most recent last
-            while len(_SHARED) > _SHARED_SIZE:
-                del _SHARED[next(iter(_SHARED))]
-            return lexicon
+        return _SHARED.get(key, lambda: cls.from_records(terms, kinds))
 
     @classmethod
     def from_jsonl(cls, terms_path: Path, kinds_path: Path) -> AlertLexicon:

@@ -693,8 +693,10 @@ class KnowledgeBase:
     def alert_records(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """(terms, kinds) of the alert lexicon as plain records."""
         with self.session() as s:
-            terms = [{"kind": t.kind, "pattern": t.pattern, "polarity": t.polarity, "note": t.note}
-                     for t in s.scalars(select(m.AlertTermRow).order_by(m.AlertTermRow.id))]
+            term = m.AlertTermRow  # plain rows, not ORM objects: thousands of example lines
+            terms = [{"kind": kind, "pattern": pattern, "polarity": polarity, "note": note}
+                     for kind, pattern, polarity, note in s.execute(
+                         select(term.kind, term.pattern, term.polarity, term.note).order_by(term.id))]
             kinds = [{"kind": k.kind, "label": k.label, "transfer_to": k.transfer_to, "script": k.script,
                       "severity": k.severity} for k in s.scalars(select(m.AlertKindRow))]
         return terms, kinds

@@ -602,7 +602,7 @@ def test_shared_lexicon_is_built_once_per_content(monkeypatch: pytest.MonkeyPatc
         return real(cls, terms, kinds)
 
     monkeypatch.setattr(AlertLexicon, "from_records", classmethod(counting))
-    monkeypatch.setattr(module, "_SHARED", {})
+    monkeypatch.setattr(module, "_SHARED", module.Memo(2))
     terms = [{"kind": "fire", "pattern": "冒烟", "polarity": "trigger"}]
     kinds = [dataclasses.asdict(KIND)]
     got: list[AlertLexicon] = []
