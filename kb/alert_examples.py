@@ -16,7 +16,7 @@ an ordinary matter.  How the scores combine with the pattern lines is
 :meth:`kb.alerts.AlertLexicon.detect`'s business.
 
 Training counts n-grams with numpy (about 0.3 s for 5,400 examples) and the model is cached by
-its examples, so rebuilding a lexicon whose examples did not change does not retrain.  N-grams
+a digest of its examples, so rebuilding a lexicon whose examples did not change does not retrain.  N-grams
 are packed into one ``uint64`` each (three 21-bit code points) and looked up in a sorted array:
 about 32 bytes per distinct n-gram of the examples (2.8 MB for the sample's 87,000), and a text
 is scored in well under a millisecond.
