@@ -735,12 +735,17 @@ class AlertLexicon:
             if (span := found.get(kind.kind)) is not None
         ]
 
-    def explain(self, text: str) -> dict[str, tuple[tuple[int, int] | None, Evidence | None]]:
-        """For the editor's try box, per kind: the live pattern match (or ``None``) and what the
-        example sentences say (``None`` for a kind without examples)."""
-        found = self._pattern_matches(text).live if text.strip() else {}
+    def explain(self, text: str) -> dict[str, tuple[tuple[int, int] | None, Evidence | None, float]]:
+        """For the editor's try box, per kind: the live pattern match (or ``None``), what the example
+        sentences say (``None`` for a kind without examples) and what the patterns add to that
+        (:data:`PATTERN_BONUS`, ``-``:data:`DROPPED_PENALTY` or 0)."""
+        if not text.strip():
+            return {k.kind: (None, None, 0.0) for k in self._order}
+        matches = self._pattern_matches(text)
         evidence = self._model.score(text) if self._model is not None else {}
-        return {k.kind: (found.get(k.kind), evidence.get(k.kind)) for k in self._order}
+        return {k.kind: (matches.live.get(k.kind), ev := evidence.get(k.kind),
+                         self._adjustment(matches, k.kind, ev) if ev is not None else 0.0)
+                for k in self._order}
 
     def _pattern_matches(self, text: str) -> _Matches:
         """Per kind, the span of the first live trigger match (or of the first cue pair), and the
@@ -762,6 +767,17 @@ class AlertLexicon:
         that the text is not this kind ("业主群都炸了锅" for escalate)."""
         return any(x.regex.search(scan.text) for x in self._exclude_groups[kind].candidates(scan.chars))
 
+    def _adjustment(self, matches: _Matches, kind: str, ev: Evidence) -> float:
+        """What the pattern lines add to the examples' log-odds for ``kind`` (see :meth:`_weigh`)."""
+        if kind in matches.live:
+            return PATTERN_BONUS
+        if kind in matches.dropped:
+            return -DROPPED_PENALTY
+        if max(ev.score, ev.window_score) > min(EXAMPLE_THRESHOLD, WINDOW_THRESHOLD) \
+                and self._own_exclude(matches.scan, kind):  # looked up only where it could matter
+            return -DROPPED_PENALTY
+        return 0.0
+
     def _weigh(self, text: str, matches: _Matches, evidence: dict[str, Evidence]) -> dict[str, tuple[int, int]]:
         """Combine pattern matches with the example sentences (kinds without examples keep their
         pattern matches as they are).
@@ -781,10 +797,7 @@ class AlertLexicon:
         raised: dict[str, tuple[float, bool, tuple[int, int]]] = {}
         for kind, ev in evidence.items():
             span = matches.live.get(kind)
-            adjust = PATTERN_BONUS if span is not None else -DROPPED_PENALTY if kind in matches.dropped else 0.0
-            if adjust == 0.0 and max(ev.score, ev.window_score) > min(EXAMPLE_THRESHOLD, WINDOW_THRESHOLD) \
-                    and self._own_exclude(matches.scan, kind):  # looked up only where it could matter
-                adjust = -DROPPED_PENALTY
+            adjust = self._adjustment(matches, kind, ev)
             score = ev.score + adjust
             if score > EXAMPLE_THRESHOLD or ev.window_score + min(adjust, 0.0) > WINDOW_THRESHOLD:
                 # a second event in its own clause, found by a pattern: "…拿着刀，…车库着火了"

@@ -670,12 +670,14 @@ class AlertsTab(ListTab):
         raised = {a.kind for a in alerts}
         labels = {k.kind: k.label for k in lexicon.kinds}
         verdicts = []
-        for kind, (span, evidence) in lexicon.explain(text).items():
+        for kind, (span, evidence, adjust) in lexicon.explain(text).items():
             if span is not None and kind not in raised:
                 lines.append(f"提醒词命中「{html.escape(text[span[0]:span[1]])}」，但例句判断不是"
                              f"{html.escape(labels[kind])}，未弹出（确属紧急情况请把这句加为例句）")
             if evidence is not None and (evidence.score > 0 or kind in raised):
-                verdicts.append(f"{html.escape(labels[kind])} {evidence.score:+.1f}")
+                why = ("，含提醒词" if adjust > 0 else "，提醒词被否定、过去、假设或排除词压住" if adjust < 0 else "")
+                total = f" → {evidence.score + adjust:+.1f}" if adjust else ""
+                verdicts.append(f"{html.escape(labels[kind])} {evidence.score:+.1f}{why}{total}")
         if lexicon.examples:
             lines.append(f"<span style='color:#666;'>例句判断（{lexicon.examples} 句学得，正数像、负数不像）："
                          f"{'，'.join(verdicts) or '都不像'}</span>")

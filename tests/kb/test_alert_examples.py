@@ -136,6 +136,10 @@ def test_a_dropped_pattern_counts_against_its_kind(monkeypatch: pytest.MonkeyPat
     terms = [AlertTerm("medical", "晕倒", "trigger"), *lines()]
     lex = AlertLexicon(terms, KINDS)
     text = "老人没有晕倒，叫得醒"
+    span, evidence, adjust = lex.explain(text)["medical"]
+    assert span is None and evidence is not None and adjust == -alerts.DROPPED_PENALTY
+    assert lex.explain("老人晕倒了")["medical"][2] == alerts.PATTERN_BONUS
+    assert lex.explain("仓库着火了")["fire"][2] == 0.0
     monkeypatch.setattr(alerts, "DROPPED_PENALTY", 0.0)
     monkeypatch.setattr(alerts, "EXAMPLE_THRESHOLD", -1000.0)
     assert "medical" in [a.kind for a in lex.detect(text)]
