@@ -17,33 +17,33 @@ Usage (from the repo root)::
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-PHRASES = ROOT / "bench" / "data" / "alert_phrases.csv"
-TERMS = ROOT / "resources" / "sample" / "alert_terms.jsonl"
+sys.path.insert(0, str(ROOT / "bench"))
+from eval_alerts import DEFAULT_CSV as PHRASES  # noqa: E402  (the phrase table's one reader)
+from eval_alerts import DEFAULT_TERMS as TERMS  # noqa: E402
+from eval_alerts import read_phrases  # noqa: E402
+
 SENTENCE_POLARITIES = ("example", "counter")
 
 
 def example_lines(phrases: Path = PHRASES) -> list[dict[str, Any]]:
     """Example and counter lines for the dev rows of the phrase table, in table order."""
     lines: list[dict[str, Any]] = []
-    with phrases.open(encoding="utf-8", newline="") as f:
-        for row in csv.DictReader(f):
-            if row["split"].strip() != "dev":
-                continue
-            text, kind, note = row["text"].strip(), row["expected_kind"].strip(), (row.get("note") or "").strip()
-            source = " ".join(w for w in note.split() if not w.startswith("also:"))
-            if kind == "none":
-                lines.append({"kind": "*", "pattern": text, "polarity": "counter", "note": source})
-                continue
-            also = [w[5:] for w in note.split() if w.startswith("also:")]
-            for each in dict.fromkeys([kind, *also]):
-                lines.append({"kind": each, "pattern": text, "polarity": "example", "note": source})
+    for p in read_phrases(phrases):
+        if p.split != "dev":
+            continue
+        text = p.text.strip()
+        source = " ".join(w for w in p.note.split() if not w.startswith("also:"))
+        if p.expected == "none":
+            lines.append({"kind": "*", "pattern": text, "polarity": "counter", "note": source})
+            continue
+        for each in dict.fromkeys([p.expected, *sorted(p.also)]):
+            lines.append({"kind": each, "pattern": text, "polarity": "example", "note": source})
     return lines
 
 
