@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, and_, delete, func, insert, inspect, or_, select, text
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from kb import db
@@ -131,6 +131,9 @@ class KnowledgeBase:
         except IntegrityError as exc:
             s.rollback()
             raise ValidationError(f"数据冲突 (integrity)：{exc.orig}") from exc
+        except DataError as exc:  # a value the database refuses (too long, NUL, out of range): bad input
+            s.rollback()
+            raise ValidationError(f"内容不符合数据库要求 (data)：{exc.orig}") from exc
         except DBAPIError as exc:
             s.rollback()
             raise StorageError(f"数据库错误 (database)：{exc.orig}") from exc
