@@ -7,6 +7,8 @@ exception) to callbacks on the main thread::
 
 * Writes (``writes=True``: database commits and index updates) go to one
   single-worker executor, so SQLite and whoosh only ever see one writer, in order.
+* Local file writes (``files=True``: the call's draft) have a single worker of
+  their own, in order, never queued behind a database write that hangs.
 * Reads (searches, suggestions, lookups) go to a small pool.
 * Ops sharing a ``key`` form a generation: only the result of the newest one is
   delivered, the others are dropped (a stale suggestion never overwrites a fresh one).
@@ -59,6 +61,7 @@ class TaskManager:
         self._bridge.moveToThread(self._main_thread)
         self._write = ThreadPoolExecutor(max_workers=1, thread_name_prefix="huiyin-write")
         self._read = ThreadPoolExecutor(max_workers=read_workers, thread_name_prefix="huiyin-read")
+        self._files = ThreadPoolExecutor(max_workers=1, thread_name_prefix="huiyin-files")
         self._generations: dict[str, int] = {}
         self._lock = threading.Lock()
         self._pending = 0
@@ -82,11 +85,12 @@ class TaskManager:
         """Drop whatever result of ``key`` is still in flight."""
         self.next_generation(key)
 
-    def submit(self, fn: Callable[[], Any], done: Callable[[Future[Any]], None], *, writes: bool) -> None:
+    def submit(self, fn: Callable[[], Any], done: Callable[[Future[Any]], None], *, writes: bool,
+               files: bool = False) -> None:
         if self.closed:
             log.debug("task manager closed; op dropped")
             return
-        executor = self._write if writes else self._read
+        executor = self._files if files else self._write if writes else self._read
         with self._lock:
             self._pending += 1
 
@@ -120,6 +124,7 @@ class TaskManager:
         """Finish queued writes (nothing typed is lost), abandon reads."""
         self.closed = True
         self._read.shutdown(wait=False, cancel_futures=True)
+        self._files.shutdown(wait=wait)
         self._write.shutdown(wait=wait)
 
 
@@ -127,11 +132,12 @@ class Op(Generic[T]):
     """One background operation with success/failure callbacks on the main thread."""
 
     def __init__(self, tasks: TaskManager, parent: QObject | None, fn: Callable[[], T], *,
-                 writes: bool = False) -> None:
+                 writes: bool = False, files: bool = False) -> None:
         self._tasks = tasks
         self._parent = parent
         self._fn = fn
         self._writes = writes
+        self._files = files
         self._key: str | None = None
         self._on_success: Callable[[T], None] | None = None
         self._on_failure: Callable[[BaseException], None] | None = None
@@ -179,4 +185,4 @@ class Op(Generic[T]):
                 if self._on_done is not None:
                     self._on_done()
 
-        self._tasks.submit(self._fn, done, writes=self._writes)
+        self._tasks.submit(self._fn, done, writes=self._writes, files=self._files)
