@@ -3,8 +3,12 @@
 * :class:`DraftStore` keeps the current call in ``drafts_dir/current.json``,
   written atomically (temp file, fsync, rename): a crash or a power cut leaves
   either the old or the new draft, never half a file.
-* :class:`Outbox` keeps work orders whose save failed for an environmental
-  reason (database locked, network down) until a retry succeeds.
+* :class:`Outbox` keeps work orders on their way to the database: each is
+  written there before the save starts and removed when it succeeded, so a
+  crash or a hanging database loses nothing; a save that failed for an
+  environmental reason (database locked, network down) stays until a retry
+  succeeds. A work order the database refuses for its content is moved to
+  ``outbox/refused/`` with the reason, until the agent restores and fixes it.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ log = logging.getLogger(__name__)
 
 DRAFT_FILE = "current.json"
 DRAFT_VERSION = 1
+_VIEW_ONLY: dict[str, Any] = {"entry_title": "", "query": "", "saved": False}  # not written to the order
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,10 @@ class CallDraft:
 
     def with_(self, **changes: Any) -> CallDraft:
         return replace(self, **changes)
+
+    def same_order(self, other: CallDraft | None) -> bool:
+        """True when ``other`` is this work order with the same content (what the form shows aside)."""
+        return other is not None and replace(self, **_VIEW_ONLY) == replace(other, **_VIEW_ONLY)
 
 
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
@@ -135,11 +144,21 @@ class DraftStore:
         self._last = None
 
 
+@dataclass(frozen=True)
+class Refused:
+    """A work order the database refused for its content, with the field and the reason."""
+
+    draft: CallDraft
+    reason: str
+    field: str = ""
+
+
 class Outbox:
     """Work orders waiting to be saved (one JSON file each, named by the work order's UUID)."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory / "outbox"
+        self.refused_dir = self.directory / "refused"
 
     def put(self, draft: CallDraft) -> None:
         write_json_atomic(self.directory / f"{draft.id}.json", draft.to_json())
@@ -159,3 +178,24 @@ class Outbox:
 
     def __len__(self) -> int:
         return len(list(self.directory.glob("*.json"))) if self.directory.is_dir() else 0
+
+    def refuse(self, draft: CallDraft, reason: str, *, field: str = "") -> None:
+        """Take ``draft`` out of the queue, keeping it with the reason for the agent (never retried)."""
+        write_json_atomic(self.refused_dir / f"{draft.id}.json",
+                          {**draft.to_json(), "refused": {"reason": reason, "field": field}})
+        self.remove(draft.id)
+
+    def refused(self) -> list[Refused]:
+        """Refused work orders, oldest call first."""
+        out = []
+        for p in self.refused_dir.glob("*.json") if self.refused_dir.is_dir() else ():
+            data = _read_json(p)
+            if data is None:
+                continue
+            info = data.get("refused")
+            info = info if isinstance(info, dict) else {}
+            out.append(Refused(CallDraft.from_json(data), str(info.get("reason", "")), str(info.get("field", ""))))
+        return sorted(out, key=lambda r: r.draft.received_at)
+
+    def drop_refused(self, draft_id: str) -> None:
+        (self.refused_dir / f"{draft_id}.json").unlink(missing_ok=True)

@@ -13,18 +13,19 @@ import itertools
 import logging
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QFont, QKeySequence, QShortcut
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QFont, QInputMethodEvent, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QDialog, QSplitter, QStackedWidget, QToolButton, QVBoxLayout, QWidget
 
 from desktop import errors
-from desktop.drafts import CallDraft, DraftStore, Outbox
+from desktop.drafts import CallDraft, DraftStore, Outbox, Refused
 from desktop.search_log import SearchRecord, SearchSession, SuggestSession
 from desktop.services import SearchEngine, Services
 from desktop.style import stylesheet
@@ -67,6 +68,11 @@ SYNC_MS = 60_000  # other seats' edits (shared database) reach this seat's index
 SCHEDULE_MS = 10 * 60_000  # scheduled publishing and automatic expiry
 FIRST_SHIFT_DAYS = 7  # a user with no recorded shift end sees the updates of the last week
 EDITOR_ROLES = frozenset({"editor", "reviewer", "admin"})
+# Keys that would change a saved order's text rather than add new text (refused on a saved form).
+EDIT_KEYS = frozenset({Qt.Key.Key_Backspace, Qt.Key.Key_Delete})
+EDIT_SEQUENCES = (QKeySequence.StandardKey.Cut, QKeySequence.StandardKey.Undo, QKeySequence.StandardKey.Redo,
+                  QKeySequence.StandardKey.DeleteStartOfWord, QKeySequence.StandardKey.DeleteEndOfWord,
+                  QKeySequence.StandardKey.DeleteEndOfLine)
 MODE_KEYS = ("F9", "Ctrl+E")
 SETTINGS_KEYS = ("Ctrl+,", "F10")
 
@@ -92,6 +98,10 @@ class MainWindow(QWidget):
         self.outbox = Outbox(services.paths.drafts_dir)
         self.draft = CallDraft()
         self.call_active = False
+        self._handed_off: CallDraft | None = None  # the current call as last handed to a save (or the outbox)
+        self._in_flight: Counter[str] = Counter()  # saves running, by work order id
+        self._offered_refused: Refused | None = None  # what the restore bar offers, when a refused order
+        self._last_saved_id = ""
         self._alerts_fn: AlertFn | None = None
         self._departments: dict[int, DepartmentView] = {}
         self._greeting: tuple[str, str] | None = None
@@ -119,6 +129,8 @@ class MainWindow(QWidget):
         offer = self.drafts.load()
         if offer is not None:
             self.restore_bar.offer(offer)
+        else:
+            self.offer_refused()
         self._update_idle()
 
     # ------------------------------------------------------------------ layout
@@ -132,7 +144,7 @@ class MainWindow(QWidget):
         self.suggestions = SuggestionPane()
         self.answer_view = AnswerView()
         self.briefing = BriefingPanel()
-        self.answer_stack = QStackedWidget()
+        self.answer_stack = CurrentPageStack()
         self.answer_stack.addWidget(self.briefing)
         self.answer_stack.addWidget(self.answer_view)
         self.status = StatusPanel()
@@ -142,8 +154,11 @@ class MainWindow(QWidget):
         self.settings_button.setToolTip("设置（Ctrl+, 或 F10，通话中不可用）")
         self.settings_button.setAccessibleName("设置")
         self.settings_button.setAutoRaise(True)
-        self.settings_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keeps the call's tab chain short
-        self.status.addPermanentWidget(self.settings_button)
+        self.settings_button.setFocusPolicy(Qt.FocusPolicy.TabFocus)  # the last Tab stop
+        self.status.add_item(self.settings_button)
+        # Screen readers: alerts assertively, suggestion counts politely (the status message is the fallback).
+        self.announcer = Announcer(self, live_region=lambda text: self.status.showMessage(text, 10000))
+        self.key_help = KeyHelpOverlay(self)
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -158,12 +173,12 @@ class MainWindow(QWidget):
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setChildrenCollapsible(False)
-        for w, stretch in ((left, 4), (middle, 4), (self.answer_stack, 5)):
-            self.splitter.addWidget(w)
-            self.splitter.setStretchFactor(self.splitter.indexOf(w), stretch)
-        left.setMinimumWidth(300)
-        middle.setMinimumWidth(280)
-        self.answer_stack.setMinimumWidth(320)
+        # Each column scrolls by itself when a large font makes it taller than the screen.
+        for w, stretch, minimum in ((left, 4, 300), (middle, 4, 280), (self.answer_stack, 5, 320)):
+            pane = ScrollPane(w)
+            pane.setMinimumWidth(minimum)
+            self.splitter.addWidget(pane)
+            self.splitter.setStretchFactor(self.splitter.indexOf(pane), stretch)
 
         # The agent page is the call window; editor roles get the editor workspace as a second mode.
         self.agent_page = QWidget()
@@ -175,7 +190,7 @@ class MainWindow(QWidget):
         agent_layout.addWidget(self.caller_bar)
         agent_layout.addWidget(self.alert_banner)
         agent_layout.addWidget(self.splitter, 1)
-        self.modes = QStackedWidget()
+        self.modes = CurrentPageStack()  # the hidden editor never sets the call window's minimum size
         self.modes.addWidget(self.agent_page)
 
         layout = QVBoxLayout(self)
@@ -184,15 +199,19 @@ class MainWindow(QWidget):
         layout.addWidget(self.modes, 1)
         layout.addWidget(self.status)
 
-        # Tab order: caller → form → search → suggestions → answer.
-        chain = [self.caller_bar.phone, self.caller_bar.name, self.call_form.request_type, self.call_form.text,
+        # Tab order = reading order: restore bar → caller → form → repeat calls (the left column)
+        # → search → suggestions → answer (or briefing) → settings.
+        answer = self.answer_view
+        chain = [self.restore_bar.restore_button, self.restore_bar.discard_button,
+                 self.caller_bar.phone, self.caller_bar.name, self.call_form.request_type, self.call_form.text,
                  self.call_form.address, self.call_form.handling, self.call_form.department,
-                 self.call_form.due, self.call_form.entry_clear, self.search_panel.box,
+                 self.call_form.due, self.call_form.entry_clear, self.repeat_panel.orders, self.search_panel.box,
                  self.search_panel.results, self.suggestions.answers, self.suggestions.departments,
-                 self.answer_view.script, self.answer_view.copy_button, self.briefing.bulletins,
-                 self.briefing.updates]
+                 answer.script, answer.copy_button, *answer.feedback_buttons.values(), answer.note,
+                 self.briefing.bulletins, self.briefing.updates, self.settings_button]
         for a, b in itertools.pairwise(chain):
             QWidget.setTabOrder(a, b)
+        accessibility.prepare(self)
 
     def _wire(self) -> None:
         self._suggest_timer = self._single_shot(SUGGEST_DEBOUNCE_MS, self._run_suggest)
@@ -223,6 +242,10 @@ class MainWindow(QWidget):
         form.edited.connect(self._on_edited)
         self.caller_bar.phone_changed.connect(lambda _t: self._phone_timer.start())
         self.caller_bar.edited.connect(self._on_edited)
+        # Typing in these after a save starts the next call (see eventFilter); the choices are locked then.
+        self._typing_fields = (self.caller_bar.phone, self.caller_bar.name, form.text, form.address)
+        for field in self._typing_fields:
+            field.installEventFilter(self)
         self.search_panel.query_changed.connect(self._on_query)
         self.search_panel.hit_activated.connect(lambda hit: self.open_hit(hit, "search"))
         self.suggestions.answer_activated.connect(lambda hit: self.open_hit(hit, "suggest"))
@@ -355,14 +378,19 @@ class MainWindow(QWidget):
     # --------------------------------------------------------------- the call
     def new_call(self) -> None:
         """F2: a fresh call. An unsaved call is never dropped silently: F2 twice within 4 s."""
-        current = self.collect()
-        unsaved = self.call_active and not current.saved and not current.is_blank
-        if unsaved and time.monotonic() > self._discard_armed_until:
+        if self._is_unsaved(self.collect()) and time.monotonic() > self._discard_armed_until:
             self._discard_armed_until = time.monotonic() + DISCARD_CONFIRM_MS / 1000
             self.status.showMessage("当前来电尚未保存：Ctrl+S 保存；再按一次 F2 放弃并开始新来电",
                                     DISCARD_CONFIRM_MS)
             return
         self._discard_armed_until = 0.0
+        self._start_call()
+        self.caller_bar.phone.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.status.showMessage("新来电：输入号码，Tab 到诉求内容", 4000)
+
+    def _start_call(self) -> None:
+        """A blank call with a fresh work-order id, the timer running."""
+        current = self.collect()
         if self.call_active and not current.saved:
             self._write_search_log(self.suggest_session.ended(current.entry or None))
         self.suggest_session.reset()
@@ -371,8 +399,28 @@ class MainWindow(QWidget):
         self.caller_bar.start_call()
         self._show_greeting()
         self._update_idle()
-        self.caller_bar.phone.setFocus(Qt.FocusReason.ShortcutFocusReason)
-        self.status.showMessage("新来电：输入号码，Tab 到诉求内容", 4000)
+
+    def _is_unsaved(self, current: CallDraft) -> bool:
+        """The call on screen has content that is neither saved nor on its way (a save running, the outbox)."""
+        return (self.call_active and not current.saved and not current.is_blank
+                and not current.same_order(self._handed_off))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """After a save, new text typed (or pasted) in a text field starts the next call, then goes into it.
+
+        The saved order stays as saved: the next caller's matter, typed without F2,
+        gets a blank form and a fresh work-order id (the phone starts empty). Keys
+        that would change the saved text (Backspace, Delete, Ctrl+X, Ctrl+Z) do nothing.
+        """
+        if self.draft.saved and watched in self._typing_fields:
+            kind = _edit_kind(event)
+            if kind == "change":
+                self.status.showMessage("工单已保存，不能再修改；直接输入或按 F2 开始下一通来电", 6000)
+                return True
+            if kind == "input":
+                self._start_call()
+                self.status.showMessage(f"新来电：上一张工单已保存（{self._last_saved_id[:8]}），不会被修改", 6000)
+        return super().eventFilter(watched, event)
 
     def _show_greeting(self) -> None:
         if self._greeting is not None:
@@ -389,11 +437,15 @@ class MainWindow(QWidget):
     def _load_draft(self, draft: CallDraft) -> None:
         self._loading_form = True
         try:
+            if self.draft.saved:
+                self._last_saved_id = self.draft.id
             self.draft = draft
+            self._handed_off = None
             self.caller_bar.set_values(draft.phone, draft.caller_name)
             self.caller_bar.set_repeat(0)
             self.caller_bar.set_place(draft.district or None, draft.street or None)
             self.call_form.load(draft)
+            self.call_form.set_saved(None)
             self.search_panel.box.clear()
             self.suggestions.clear()
             self.answer_view.clear()
@@ -419,13 +471,33 @@ class MainWindow(QWidget):
     def _on_edited(self) -> None:
         if self._loading_form:
             return
+        if self.draft.saved:
+            self._detach_from_saved()
+            return
         if not self.call_active:
             # Typing without F2 first still takes the call (and starts the timer).
             self.call_active = True
             self.caller_bar.start_call()
             self._update_idle()
-        if self.draft.saved:
-            self.draft = self.draft.with_(saved=False)
+
+    def _detach_from_saved(self) -> None:
+        """An edit reached a saved form another way than typing (a menu's paste, a drop): never on the saved order.
+
+        The form's content becomes a new work order with a fresh id; a change that
+        changed nothing (the department list reloaded) leaves the saved form as it is.
+        """
+        current = self.collect()
+        if current.same_order(self.draft):
+            return
+        fresh = CallDraft()
+        self._last_saved_id = self.draft.id
+        self.draft = self.draft.with_(id=fresh.id, received_at=fresh.received_at, saved=False)
+        self.call_form.set_saved(None)
+        self.call_active = True
+        self.caller_bar.start_call()
+        self._update_idle()
+        self.status.showMessage(f"已保存的工单（{self._last_saved_id[:8]}）不会被修改：当前内容将另存为新工单；"
+                                "F2 开始新来电", 10000)
 
     def _on_description(self, text: str) -> None:
         self._check_alerts(text)
@@ -470,6 +542,8 @@ class MainWindow(QWidget):
         self.suggest_session.shown(self.call_form.text.toPlainText() if text is None else text,
                                    {h.external_id: h.id for h in suggestion.answers})
         self.suggestions.set_suggestion(suggestion)
+        if self.draft.saved:  # a late answer: the saved order is shown as it was saved
+            return
         self.caller_bar.set_place(suggestion.place.district, suggestion.place.street)
         self.draft = self.draft.with_(
             district=suggestion.place.district or "", street=suggestion.place.street or "",
@@ -489,6 +563,9 @@ class MainWindow(QWidget):
             target.setCurrentRow(0)
 
     def pick_department(self, dept: DepartmentSuggestion) -> None:
+        if self.draft.saved:
+            self.status.showMessage("工单已保存，不能再修改；F2 或直接输入开始下一通来电", 6000)
+            return
         form = self.call_form
         form.set_handling("dispatched")
         if not form.select_department(dept.external_id):
@@ -548,7 +625,8 @@ class MainWindow(QWidget):
             records = self.search_session.picked(query, self.search_panel.results.count(), hit.id)
         else:
             records = self.suggest_session.picked(self.call_form.text.toPlainText(), hit.id)
-        self.call_form.set_entry(hit.external_id, hit.title)
+        if not self.draft.saved:  # shown only: a saved order keeps the answer it was saved with
+            self.call_form.set_entry(hit.external_id, hit.title)
         self.answer_view.focus_script()
         self.open_entry(hit.id, hit.matched)
         self._write_search_log(records)
@@ -642,6 +720,9 @@ class MainWindow(QWidget):
     def save(self) -> None:
         """Ctrl+S: validate inline, then save on the write worker (same UUID: a retry never duplicates)."""
         draft = self.collect()
+        if draft.saved:
+            self.status.showMessage(f"工单已保存（{draft.id[:8]}），无需再存；直接输入或 F2 开始下一通来电", 6000)
+            return
         problems = self.validate(draft)
         if problems:
             first = self.call_form.show_errors(problems)
@@ -655,7 +736,16 @@ class MainWindow(QWidget):
             return
         self.call_form.clear_errors()
         self.draft = draft
+        self._handed_off = draft
+        try:  # written ahead: a crash or a database that never answers loses nothing
+            self.outbox.put(draft)
+        except OSError as exc:
+            log.error("work order %s not written to the outbox: %s", draft.id, exc)
         self.status.showMessage("正在保存工单…")
+        self._submit(draft, retry=False)
+
+    def _submit(self, draft: CallDraft, *, retry: bool) -> None:
+        """Save ``draft`` on the write worker; the UI never waits for it (a new call can start meanwhile)."""
         kb, seat, user, engine = self.services.kb, self.services.settings.seat, self.services.user, self.engine
 
         def save() -> WorkOrderView:
@@ -664,47 +754,125 @@ class MainWindow(QWidget):
                 engine.apply_changes(changes)
             return view
 
+        self._in_flight[draft.id] += 1
         Op(self.tasks, self, save, writes=True).success(lambda view: self._saved(draft, view)) \
-            .failure(lambda exc: self._save_failed(draft, exc)).run()
+            .failure(lambda exc: self._save_failed(draft, exc, retry=retry)) \
+            .finally_(lambda: self._landed(draft.id)).run()
+
+    def _landed(self, draft_id: str) -> None:
+        self._in_flight[draft_id] -= 1
+        if self._in_flight[draft_id] <= 0:
+            del self._in_flight[draft_id]
+
+    def _last_in_flight(self, draft_id: str) -> bool:
+        """No later save of the same order is still running (whose content the outbox file holds)."""
+        return self._in_flight[draft_id] <= 1
 
     def _saved(self, draft: CallDraft, view: WorkOrderView) -> None:
-        self.outbox.remove(draft.id)
+        if self._last_in_flight(draft.id):
+            self.outbox.remove(draft.id)
         self.status.set_outbox(len(self.outbox))
-        if self.draft.id == draft.id:
-            self.draft = self.draft.with_(saved=True)
-            self.call_active = False
-            self.caller_bar.stop_call()
-            self._clear_draft_file()
-            # The call is over: its last search list and its suggestions are accounted for.
-            self._write_search_log(self.search_session.flush() + self.suggest_session.ended(draft.entry or None))
-            self._update_idle()
-        self.status.showMessage(f"工单已保存（{view.id[:8]}）。F2 接听下一通", 8000)
+        self._withdraw_refused(draft.id)
+        current = self.collect()
+        if self.draft.id != draft.id:  # an earlier call (the agent moved on, or the outbox)
+            self.status.showMessage(f"工单已保存（{view.id[:8]}）", 8000)
+        elif self.draft.saved:  # a second save of the same content (Ctrl+S pressed twice)
+            pass
+        elif current.same_order(draft):
+            self._show_saved(current, view)
+        elif not current.same_order(self._handed_off):
+            self.status.showMessage(f"工单已保存（{view.id[:8]}），但之后的修改尚未保存：请再按 Ctrl+S", 10000)
         self.saved.emit(view)
 
-    def _save_failed(self, draft: CallDraft, exc: BaseException) -> None:
-        if isinstance(exc, ValidationError):
-            field = exc.field if exc.field in self.call_form.errors else ""
-            if field:
-                self.call_form.show_errors({field: exc.reason})
-            self.status.showMessage("未保存：" + errors.user_message(exc), 8000)
-            return
+    def _show_saved(self, current: CallDraft, view: WorkOrderView) -> None:
+        """The call is over: the form becomes a summary of the saved order (typing starts the next call)."""
+        self.draft = current.with_(saved=True)
+        self.call_active = False
+        self.caller_bar.stop_call()
+        self.call_form.set_saved(f"已保存 工单 {view.id[:8]}（{view.received_at:%H:%M} 来电）。"
+                                 "直接输入即开始下一通来电，或按 F2")
+        self._clear_draft_file()
+        # The call is over: its last search list and its suggestions are accounted for.
+        self._write_search_log(self.search_session.flush() + self.suggest_session.ended(current.entry or None))
+        self._update_idle()
+        self.status.showMessage(f"工单已保存（{view.id[:8]}）。直接输入或按 F2 接听下一通", 8000)
+
+    def _save_failed(self, draft: CallDraft, exc: BaseException, *, retry: bool = False) -> None:
+        """Environmental failures wait in the outbox; content the database refuses goes back to the agent."""
         if errors.is_retryable(exc):
-            log.warning("work order %s queued in the outbox: %s", draft.id, exc)
-            self.outbox.put(draft)
+            if self._last_in_flight(draft.id):
+                try:
+                    self.outbox.put(draft)
+                except OSError as put_exc:
+                    log.error("work order %s not written to the outbox: %s", draft.id, put_exc)
             self.status.set_outbox(len(self.outbox))
-            self.status.showMessage(errors.user_message(exc), 10000)
+            if retry:
+                log.info("outbox retry of %s failed: %s", draft.id, exc)
+            else:
+                log.warning("work order %s queued in the outbox: %s", draft.id, exc)
+                self.status.showMessage(errors.user_message(exc), 10000)
             return
-        self._report_failure(exc)
+        # Refused for its content (or a bug): never queued, never retried.
+        if draft.same_order(self._handed_off):
+            self._handed_off = None
+        if self.draft.id == draft.id and not self.draft.saved:  # the call is on screen: show it at the field
+            if self._last_in_flight(draft.id):
+                self.outbox.remove(draft.id)
+            self.status.set_outbox(len(self.outbox))
+            self._show_save_problem(exc)
+        else:
+            self._refuse(draft, exc)
+        if not errors.is_known(exc):
+            raise exc  # a bug: the crash handler logs it (the order is kept above)
+
+    def _show_save_problem(self, exc: BaseException, prefix: str = "未保存：") -> None:
+        """The reason under its field (focused), and in the status bar."""
+        field = exc.field if isinstance(exc, ValidationError) else ""
+        target: QWidget | None = {"phone": self.caller_bar.phone, "caller_name": self.caller_bar.name}.get(field)
+        if field in self.call_form.errors and isinstance(exc, ValidationError):
+            target = self.call_form.show_errors({field: exc.reason})
+        if target is not None:
+            target.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.status.showMessage(prefix + errors.user_message(exc), 15000)
+
+    def _refuse(self, draft: CallDraft, exc: BaseException) -> None:
+        """An order of an earlier call refused for its content: kept aside and offered back to the agent."""
+        log.warning("work order %s refused: %s", draft.id, exc)
+        reason, field = (exc.reason, exc.field) if isinstance(exc, ValidationError) else (errors.user_message(exc), "")
+        try:
+            self.outbox.refuse(draft, reason, field=field)
+        except OSError as write_exc:  # it stays in the outbox: better retried than lost
+            log.error("refused work order %s not set aside: %s", draft.id, write_exc)
+        self.status.set_outbox(len(self.outbox))
+        self.status.showMessage(f"一张工单未能保存（{errors.user_message(exc)}），已退回：请在上方恢复，"
+                                "修改后再保存", 15000)
+        self.offer_refused()
+
+    def offer_refused(self) -> None:
+        """Offer the oldest refused work order in the restore bar (when the bar is free)."""
+        if self.restore_bar.draft is not None:
+            return
+        refused = [r for r in self.outbox.refused() if r.draft.id != self.draft.id]  # not the one on screen
+        if refused:
+            first = refused[0]
+            self._offered_refused = first
+            problem = errors.user_message(ValidationError(first.reason, field=first.field))
+            self.restore_bar.offer(first.draft, problem=problem)
+
+    def _withdraw_refused(self, draft_id: str) -> None:
+        """The order is in the database after all: its refused copy would only go back in time."""
+        self.outbox.drop_refused(draft_id)
+        offered = self._offered_refused
+        if offered is not None and offered.draft.id == draft_id:
+            self.restore_bar.take()
+            self._offered_refused = None
+            self.offer_refused()
 
     def retry_outbox(self) -> None:
-        kb, seat, user = self.services.kb, self.services.settings.seat, self.services.user
+        """Every 30 s: the orders waiting in the outbox, except those with a save still running."""
         for draft in self.outbox.items():
-            def done(_v: object, d: CallDraft = draft) -> None:
-                self.outbox.remove(d.id)
-                self.status.set_outbox(len(self.outbox))
-
-            Op(self.tasks, self, partial(kb.save_work_order, draft.work_order(seat=seat), user=user),
-               writes=True).success(done).failure(lambda exc: log.info("outbox retry failed: %s", exc)).run()
+            if not self._in_flight[draft.id]:
+                self._submit(draft, retry=True)
 
     # -------------------------------------------------------------- drafts
     def autosave(self) -> None:
@@ -714,8 +882,8 @@ class MainWindow(QWidget):
         draft = self.collect()
         if draft.is_blank or draft.saved:
             return
-        store = self.drafts
-        Op(self.tasks, self, lambda: store.save(draft), writes=True) \
+        store = self.drafts  # a local file: its own worker, never behind a database write that hangs
+        Op(self.tasks, self, lambda: store.save(draft), files=True) \
             .failure(lambda exc: self.status.showMessage("草稿未能写入：" + errors.user_message(exc), 5000)).run()
 
     def save_draft_now(self) -> None:
@@ -726,14 +894,20 @@ class MainWindow(QWidget):
 
     def _clear_draft_file(self) -> None:
         store = self.drafts
-        Op(self.tasks, self, store.clear, writes=True).failure(self._report_failure).run()
+        Op(self.tasks, self, store.clear, files=True).failure(self._report_failure).run()
 
     def _on_focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
         if new is not None and self.isAncestorOf(new):
             self.autosave()
 
     def restore_draft(self) -> None:
+        if self.restore_bar.draft is None:
+            return
+        if self._is_unsaved(self.collect()):
+            self.status.showMessage("当前来电尚未保存：先 Ctrl+S 保存（或按两次 F2 放弃），再恢复", 6000)
+            return
         draft = self.restore_bar.take()
+        refused, self._offered_refused = self._offered_refused, None
         if draft is None:
             return
         self._load_draft(draft)
@@ -746,11 +920,33 @@ class MainWindow(QWidget):
         self.caller_bar.start_call(elapsed)
         self._update_idle()
         self.back_to_form()
-        self.status.showMessage("已恢复未保存的来电，请核对后 Ctrl+S 保存", 6000)
+        if refused is None:
+            self.status.showMessage("已恢复未保存的来电，请核对后 Ctrl+S 保存", 6000)
+            return
+        store, outbox = self.drafts, self.outbox
+
+        def keep() -> None:  # the draft file holds it before its refused copy goes (after a pending clear)
+            store.save(draft)
+            outbox.drop_refused(draft.id)
+
+        Op(self.tasks, self, keep, files=True) \
+            .failure(lambda exc: log.error("restored work order %s not kept as the draft: %s", draft.id, exc)).run()
+        self._show_save_problem(ValidationError(refused.reason, field=refused.field),
+                                prefix="已恢复未能保存的工单，请修改后 Ctrl+S 保存：")
+        self.offer_refused()
 
     def discard_offered_draft(self) -> None:
-        if self.restore_bar.take() is not None:
+        draft = self.restore_bar.take()
+        refused, self._offered_refused = self._offered_refused, None
+        if draft is None:
+            return
+        if refused is not None:  # the agent's explicit choice
+            log.warning("refused work order %s discarded by %s", draft.id, self.services.user)
+            self.outbox.drop_refused(draft.id)
+            self.status.showMessage(f"已丢弃未能保存的工单（{draft.id[:8]}）", 6000)
+        else:
             self._clear_draft_file()
+        self.offer_refused()
 
     # ------------------------------------------------------------ editor mode
     @property
@@ -957,3 +1153,22 @@ class MainWindow(QWidget):
         Op(self.tasks, self, lambda: kb.end_shift(user, ended), writes=True) \
             .failure(lambda exc: log.warning("shift end not recorded: %s", exc)).run()
         super().closeEvent(event)
+
+
+def _edit_kind(event: QEvent) -> str:
+    """What ``event`` would do to a text field: "input" (new text: typing, an input method, paste, a drop),
+    "change" (delete or undo existing text) or "" (nothing: moving, selecting, copying, shortcuts)."""
+    if isinstance(event, QInputMethodEvent):
+        return "input" if event.commitString() or event.preeditString() else ""
+    if event.type() == QEvent.Type.Drop:
+        return "input"
+    if not isinstance(event, QKeyEvent) or event.type() != QEvent.Type.KeyPress:
+        return ""
+    if event.matches(QKeySequence.StandardKey.Paste):
+        return "input"
+    if any(event.matches(seq) for seq in EDIT_SEQUENCES) or event.key() in EDIT_KEYS:
+        return "change"
+    text = event.text()
+    command = event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+                                   | Qt.KeyboardModifier.MetaModifier)
+    return "input" if not command and text and text.isprintable() else ""

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from PySide6.QtCore import QDateTime, Qt, Signal
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QCompleter,
     QDateTimeEdit,
@@ -92,6 +93,14 @@ class CallForm(QWidget):
         self.entry_clear.setAccessibleName("清除选用的口径")
         self.entry_clear.clicked.connect(lambda: self.set_entry("", ""))
 
+        # After a save the form is a summary of the saved order: the choices are locked, and typing
+        # in a text field starts the next call (the window watches for that).
+        self.saved_note = QLabel()
+        self.saved_note.setObjectName("hintLabel")
+        self.saved_note.setAccessibleName("已保存的工单")
+        self.saved_note.setWordWrap(True)
+        self.saved_note.hide()
+
         self.errors: dict[str, QLabel] = {}
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -119,6 +128,7 @@ class CallForm(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(6, 6, 6, 6)
         outer.addWidget(section_label("工单"))
+        outer.addWidget(self.saved_note)
         outer.addLayout(form, 1)
 
         self.text.textChanged.connect(self._on_text)
@@ -275,6 +285,21 @@ class CallForm(QWidget):
         self.set_due_at(datetime.fromisoformat(draft.due_at) if draft.due_at else None)
         self.set_entry(draft.entry, draft.entry_title)
         self.clear_errors()
+
+    def set_saved(self, note: str | None) -> None:
+        """``note`` shown and the choices locked while the form shows a saved order; None unlocks."""
+        locked = note is not None
+        choices = (self.request_type, self.handling, self.department, self.due, self.entry_clear)
+        focus = QApplication.focusWidget()
+        if locked and focus is not None and any(w is focus or w.isAncestorOf(focus) for w in choices):
+            self.text.setFocus(Qt.FocusReason.OtherFocusReason)  # a disabled widget would pass it on anywhere
+        if locked:
+            self.clear_errors()
+        self.saved_note.setText(note or "")
+        self.saved_note.setVisible(locked)
+        for w in choices:
+            w.setEnabled(not locked and (w is not self.due or self.handling_code == "dispatched")
+                         and (w is not self.entry_clear or bool(self._entry[0])))
 
     # ----------------------------------------------------------- validation
     def validate(self) -> dict[str, str]:

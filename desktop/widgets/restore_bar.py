@@ -34,7 +34,8 @@ class RestoreBar(QFrame):
         self.draft: CallDraft | None = None
         self.hide()
 
-    def offer(self, draft: CallDraft) -> None:
+    def offer(self, draft: CallDraft, *, problem: str = "") -> None:
+        """Offer ``draft``; ``problem``: why the database refused it (the bar then says so)."""
         self.draft = draft
         try:
             when = datetime.fromisoformat(draft.received_at).strftime("%m-%d %H:%M")
@@ -43,7 +44,10 @@ class RestoreBar(QFrame):
         who = draft.phone or draft.caller_name or "未填号码"
         text = draft.text.strip().replace("\n", " ")
         preview = text[:30] + ("…" if len(text) > 30 else "")
-        self.message.setText(f"上次有一通未保存的来电（{when}，{who}）：{preview}")
+        if problem:
+            self.message.setText(f"工单未能保存（{problem}），已退回（{when}，{who}）：{preview}。请恢复后修改再保存")
+        else:
+            self.message.setText(f"上次有一通未保存的来电（{when}，{who}）：{preview}")
         self.show()
 
     def take(self) -> CallDraft | None:
