@@ -2,6 +2,9 @@
 
 Times are naive local wall-clock times of the call center (a hotline serves
 one city), written by the application, never by the database server.
+
+A ``String(n)`` length is a rule of the product, checked before any write by
+:mod:`kb.limits` on SQLite and PostgreSQL alike; free text is ``Text``.
 """
 
 from __future__ import annotations
@@ -76,10 +79,11 @@ class Department(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("department.id", ondelete="SET NULL"))
     district: Mapped[str] = mapped_column(String(50), default="")
     duties: Mapped[str] = mapped_column(Text, default="")
-    phone: Mapped[str] = mapped_column(String(100), default="")
-    duty_phone: Mapped[str] = mapped_column(String(100), default="")
-    transfer_phone: Mapped[str] = mapped_column(String(100), default="")
-    hours: Mapped[str] = mapped_column(String(200), default="")
+    # Free text (several numbers with their hours, notes): a length limit would protect nothing.
+    phone: Mapped[str] = mapped_column(Text, default="")
+    duty_phone: Mapped[str] = mapped_column(Text, default="")
+    transfer_phone: Mapped[str] = mapped_column(Text, default="")
+    hours: Mapped[str] = mapped_column(Text, default="")
     address: Mapped[str] = mapped_column(String(300), default="")
     last_verified: Mapped[date | None] = mapped_column(Date)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -260,7 +264,7 @@ class AlertKindRow(Base):
     __tablename__ = "alert_kind"
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)
     label: Mapped[str] = mapped_column(String(100))
-    transfer_to: Mapped[str] = mapped_column(String(100))
+    transfer_to: Mapped[str] = mapped_column(Text)  # an instruction: "119；燃气泄漏同时告知燃气抢修 96777"
     script: Mapped[str] = mapped_column(Text)
     severity: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -269,7 +273,7 @@ class AlertTermRow(Base):
     __tablename__ = "alert_term"
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
-    pattern: Mapped[str] = mapped_column(String(300))
+    pattern: Mapped[str] = mapped_column(Text)  # example lines are whole sentences (the shipped ones reach 323)
     polarity: Mapped[str] = mapped_column(String(16), default="trigger")
     note: Mapped[str] = mapped_column(Text, default="")
 

@@ -14,11 +14,11 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, func, insert, inspect, or_, select, text
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, inspect, or_, select, text
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from kb import db
+from kb import db, limits
 from kb import models as m
 from kb.convert import (
     department_view,
@@ -107,6 +107,13 @@ class KnowledgeBase:
             db.upgrade(engine)
         return cls(engine, clock=clock)
 
+    def bound_to(self, conn: Connection) -> KnowledgeBase:
+        """This knowledge base inside ``conn``'s transaction: every call joins it, and any failure rolls
+        all of it back (the set-up loads whole or not at all, see :func:`kb.db.setup_transaction`)."""
+        bound = KnowledgeBase(self.engine, clock=self.clock)
+        bound._sessions = db.session_factory(conn)
+        return bound
+
     @property
     def url(self) -> str:
         return self.engine.url.render_as_string(hide_password=True)
@@ -191,9 +198,12 @@ class KnowledgeBase:
     # ------------------------------------------------------------ categories
     def ensure_category(self, s: Session, path: str, caches: Caches) -> m.Category | None:
         """The category for "一级/二级", creating missing levels."""
-        parts = [p.strip() for p in path.replace("／", "/").split("/") if p.strip()]
+        parts = [p.strip() for p in limits.clean_text(path).replace("／", "/").split("/") if p.strip()]
         if not parts:
             return None
+        limits.check(m.Category, {"path": "/".join(parts)}, field="category")
+        for part in parts:
+            limits.check(m.Category, {"name": part}, field="category")
         parent: m.Category | None = None
         for i in range(len(parts)):
             sub = "/".join(parts[: i + 1])
@@ -231,7 +241,9 @@ class KnowledgeBase:
         ``defer`` (bulk imports) the version, change-log and audit rows are
         queued there for :meth:`finish_entries`, so a thousand rows cost one flush.
         """
+        draft = limits.clean_fields(draft)
         _validate_entry_draft(draft)
+        limits.check(m.Entry, {"updated_by": user}, field="user")
         if entry is None and draft.external_id and defer is None:  # bulk callers look up in batches
             entry = s.scalar(select(m.Entry).where(m.Entry.external_id == draft.external_id))
         if entry is not None and expected_revision is not None and entry.revision != expected_revision:
@@ -453,6 +465,7 @@ class KnowledgeBase:
     def upsert_department(self, s: Session, data: Mapping[str, Any], *, user: str, caches: Caches
                           ) -> tuple[m.Department, bool]:
         """Create or update a department from field values (import and editor)."""
+        data = limits.clean(dict(data))
         ext = str(data.get("external_id") or "").strip()
         name = str(data.get("name") or "").strip()
         if not name:
@@ -480,6 +493,7 @@ class KnowledgeBase:
             "last_verified": parse_date(data.get("last_verified"), "last_verified"),
             "active": _as_bool(data.get("active", True)),
         }
+        limits.check(m.Department, {"external_id": ext, "updated_by": user, **values})
         now = self._now()
         if row is None:
             row = m.Department(external_id=ext, revision=0, updated_at=now, **values)
@@ -534,6 +548,7 @@ class KnowledgeBase:
 
     # --------------------------------------------------------------- scripts
     def upsert_script(self, s: Session, data: Mapping[str, Any], *, user: str) -> tuple[m.Script, bool]:
+        data = limits.clean(dict(data))
         ext = str(data.get("external_id") or "").strip()
         title = str(data.get("title") or "").strip()
         body = str(data.get("body") or "").strip()
@@ -541,6 +556,7 @@ class KnowledgeBase:
         for field, value in (("title", title), ("body", body), ("kind", kind)):
             if not value:
                 raise ValidationError(f"{field}: 不能为空")
+        limits.check(m.Script, {"external_id": ext, "title": title, "body": body, "kind": kind, "updated_by": user})
         row = s.scalar(select(m.Script).where(m.Script.external_id == ext)) if ext else None
         now = self._now()
         if row is None:
@@ -577,6 +593,7 @@ class KnowledgeBase:
 
     # ------------------------------------------------------------- bulletins
     def upsert_bulletin(self, s: Session, data: Mapping[str, Any]) -> m.Bulletin:
+        data = limits.clean(dict(data))
         ext = str(data.get("external_id") or "").strip()
         row = s.scalar(select(m.Bulletin).where(m.Bulletin.external_id == ext)) if ext else None
         starts = parse_datetime(data.get("starts_at"), "starts_at") or self._now()
@@ -585,6 +602,7 @@ class KnowledgeBase:
                   "pinned": _as_bool(data.get("pinned", False))}
         if not values["title"]:
             raise ValidationError("title: 不能为空")
+        limits.check(m.Bulletin, {"external_id": ext, **values})
         if row is None:
             row = m.Bulletin(external_id=ext, **values)
             s.add(row)
@@ -609,6 +627,7 @@ class KnowledgeBase:
     # -------------------------------------------------------- routing rules
     def upsert_rule(self, s: Session, data: Mapping[str, Any], caches: Caches, *, user: str = "import"
                     ) -> m.RoutingRule:
+        data = limits.clean(dict(data))
         ext = str(data.get("external_id") or "").strip()
         dept = self._resolve_department(str(data.get("department") or ""), caches)
         if dept is None:
@@ -621,6 +640,7 @@ class KnowledgeBase:
                   "keywords": list(split_list(data.get("keywords"))), "district": str(data.get("district") or ""),
                   "priority": priority, "note": str(data.get("note") or ""),
                   "active": _as_bool(data.get("active", True))}
+        limits.check(m.RoutingRule, {"external_id": ext, **values})
         row = s.scalar(select(m.RoutingRule).where(m.RoutingRule.external_id == ext)) if ext else None
         if row is None:
             row = m.RoutingRule(external_id=ext, **values)
@@ -743,6 +763,7 @@ class KnowledgeBase:
             return dict(row.value) if row else None
 
     def set_setting(self, key: str, value: Mapping[str, Any], *, user: str) -> None:
+        limits.check(m.Setting, {"key": key})
         with self.session() as s:
             row = s.get(m.Setting, key)
             if row is None:
@@ -755,10 +776,13 @@ class KnowledgeBase:
     def upsert_work_order(self, s: Session, draft: WorkOrderDraft, *, user: str, caches: Caches
                           ) -> m.WorkOrder:
         """Insert or update by the client-generated id (saving twice never duplicates)."""
+        draft = limits.clean_fields(draft)
         _validate_work_order(draft)
         from kb.phones import normalize_phone
 
         phone = normalize_phone(draft.phone) if draft.phone.strip() else ""
+        limits.check(m.WorkOrder, {"phone": phone})
+        limits.check(m.WorkOrder, {"created_by": user}, field="user")
         category = self.ensure_category(s, draft.category, caches)
         department = self._resolve_department(draft.department, caches)
         entry_id = None
@@ -883,6 +907,7 @@ class KnowledgeBase:
 
         if role not in m.ROLES:
             raise ValidationError(f"role: 应为 {'/'.join(m.ROLES)} 之一：{role}")
+        limits.check(m.User, {"username": username, "display_name": display_name})
         with self.session() as s:
             if s.scalar(select(m.User).where(m.User.username == username)):
                 raise ValidationError(f"用户已存在：{username}")
@@ -1001,8 +1026,7 @@ def _draft_snapshot(draft: EntryDraft, external_id: str, category: m.Category | 
 def _validate_entry_draft(d: EntryDraft) -> None:
     if not d.title.strip():
         raise ValidationError("title: 标题不能为空")
-    if len(d.title) > 300:
-        raise ValidationError("title: 标题不能超过 300 字")
+    limits.check(m.Entry, {"title": d.title.strip(), "external_id": d.external_id})
     if not d.answer.strip():
         raise ValidationError("answer: 答复口径不能为空")
     if d.status not in m.ENTRY_STATUSES:
@@ -1016,6 +1040,9 @@ def _validate_work_order(d: WorkOrderDraft) -> None:
         raise ValidationError("id: 工单编号无效")
     if not d.text.strip():
         raise ValidationError("text: 诉求内容不能为空")
+    limits.check(m.WorkOrder, {"external_id": d.external_id, "caller_name": d.caller_name.strip(),
+                               "address": d.address.strip(), "district": d.district.strip(),
+                               "street": d.street.strip(), "seat": d.seat})
     if d.request_type not in m.REQUEST_TYPES:
         raise ValidationError(f"request_type: 应为 {'/'.join(m.REQUEST_TYPES)} 之一：{d.request_type}")
     if d.handling not in m.HANDLINGS:

@@ -1,0 +1,125 @@
+"""What the database accepts, checked before it is asked: one rule for SQLite and PostgreSQL.
+
+PostgreSQL enforces declared lengths (``String(n)``) and refuses NUL characters; SQLite does
+neither. So the knowledge base checks both itself, from the model metadata (one place: a column
+added later is checked without code):
+
+* :func:`clean_text` / :func:`clean` strip control characters (tab, line feed and carriage return
+  stay) and lone surrogates, so no escape sequence is ever stored (a NUL in a JSON column would be
+  kept as ``\\u0000``).
+* :func:`check` (one field at a time, for a ValidationError naming the caller's field) and
+  :func:`problems` (every field, for an import that lists them all) compare lengths with the model.
+* :func:`guard` makes every session check every row it flushes, the net under the service's
+  own checks: a value nobody checked is still bad input, never a database error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from functools import cache
+from typing import Any, TypeVar
+
+from sqlalchemy import String, event, inspect
+from sqlalchemy.orm import Session, sessionmaker
+
+from kb.errors import ValidationError
+from kb.models import Base
+
+T = TypeVar("T")
+
+# C0 controls except \t \n \r, DEL, C1 controls, and UTF-16 surrogates (not encodable as UTF-8).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def clean_text(value: str) -> str:
+    """``value`` without control characters; tab, line feed and carriage return are kept."""
+    return _CONTROL.sub("", value) if _CONTROL.search(value) else value
+
+
+def clean(value: T) -> T:
+    """Strings inside ``value`` (a str, or lists, tuples and dicts of them) cleaned; other values unchanged."""
+    if isinstance(value, str):
+        return clean_text(value)  # type: ignore[return-value]
+    if isinstance(value, list | tuple):
+        return type(value)(clean(v) for v in value)
+    if isinstance(value, dict):
+        return {clean(k): clean(v) for k, v in value.items()}  # type: ignore[return-value]
+    return value
+
+
+def clean_fields(obj: T) -> T:
+    """A frozen dataclass (a draft) with every string field cleaned; ``obj`` itself when nothing changed."""
+    assert dataclasses.is_dataclass(obj) and not isinstance(obj, type)
+    changes = {}
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        cleaned = clean(value)
+        if cleaned != value:
+            changes[f.name] = cleaned
+    return dataclasses.replace(obj, **changes) if changes else obj
+
+
+@cache
+def max_lengths(model: type[Base]) -> Mapping[str, int]:
+    """Attribute name → declared length of every ``String(n)`` column of ``model``."""
+    out: dict[str, int] = {}
+    for attr in inspect(model).column_attrs:
+        column_type = attr.columns[0].type
+        if isinstance(column_type, String) and column_type.length:
+            out[attr.key] = column_type.length
+    return out
+
+
+def _too_long(limit: int, value: str) -> str:
+    return f"不能超过 {limit} 个字符（现为 {len(value)} 个）"
+
+
+def problems(model: type[Base], values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(attribute, reason) for every string in ``values`` longer than its column allows."""
+    lengths = max_lengths(model)
+    return [(key, _too_long(lengths[key], value)) for key, value in values.items()
+            if key in lengths and isinstance(value, str) and len(value) > lengths[key]]
+
+
+def check(model: type[Base], values: Mapping[str, Any], *, field: str = "") -> dict[str, Any]:
+    """``values`` cleaned (see :func:`clean`), or a ValidationError for the first one that is too long.
+
+    The error names the attribute, or ``field`` when given (e.g. "category" for a category path).
+    """
+    cleaned = {key: clean(value) for key, value in values.items()}
+    found = problems(model, cleaned)
+    if found:
+        key, reason = found[0]
+        raise ValidationError(f"{field or key}: {reason}", field=field or key)
+    return cleaned
+
+
+def check_row(row: Base) -> None:
+    """Clean and check every column value of an ORM row in place (the flush guard)."""
+    model = type(row)
+    lengths = max_lengths(model)
+    for attr in inspect(model).column_attrs:
+        key = attr.key
+        value = getattr(row, key, None)
+        if not isinstance(value, str | list | tuple | dict):
+            continue
+        cleaned = clean(value)
+        if cleaned != value:
+            setattr(row, key, cleaned)
+        if key in lengths and isinstance(cleaned, str) and len(cleaned) > lengths[key]:
+            table = model.__tablename__
+            raise ValidationError(f"{key}: {table}.{key} {_too_long(lengths[key], cleaned)}", field=key)
+
+
+def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
+    for row in (*session.new, *session.dirty):
+        if isinstance(row, Base):
+            check_row(row)
+
+
+def guard(factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Make every session of ``factory`` check the rows it flushes; returns ``factory``."""
+    event.listen(factory, "before_flush", _before_flush)
+    return factory
