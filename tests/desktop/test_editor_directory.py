@@ -12,9 +12,9 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from desktop.editor import directory_data as dd
 from desktop.editor.directory import DirectoryWorkspace
-from desktop.editor.directory_common import BAD_BRUSH
+from desktop.editor.directory.departments import department_record
+from desktop.editor.directory.widgets import BAD_BRUSH
 from desktop.tasks import TaskManager
 from indexer import analysis
 from kb.dto import Changes
@@ -90,9 +90,9 @@ def test_save_department_lands_in_kb(qtbot: QtBot, ws: DirectoryWorkspace, env: 
 
 
 def test_stale_departments_flagged_and_verified(qtbot: QtBot, env: Env, tasks: TaskManager) -> None:
-    rsj = dd.department_record(env.kb.get_department("D-RSJ"))
+    rsj = department_record(env.kb.get_department("D-RSJ"))
     env.kb.save_department({**rsj, "last_verified": (TODAY - timedelta(days=10)).isoformat()}, user="t")
-    rl = dd.department_record(env.kb.get_department("D-RL"))
+    rl = department_record(env.kb.get_department("D-RL"))
     env.kb.save_department({**rl, "last_verified": (TODAY - timedelta(days=200)).isoformat()}, user="t")
     ws = DirectoryWorkspace(env.kb, env.engine, tasks, "编辑甲", today=TODAY)
     qtbot.addWidget(ws)
@@ -111,6 +111,40 @@ def test_stale_departments_flagged_and_verified(qtbot: QtBot, env: Env, tasks: T
     assert env.kb.get_department("D-RL").last_verified == TODAY
     assert set(tab.stale_rows()) == {"D-CY", "D-CGW"} and tab.stale.text() == ""
     assert env.kb.get_department("D-RL").phone == "96069"  # the rest of the record is untouched
+
+
+def test_deactivated_department_hidden_and_marked_for_rules(qtbot: QtBot, ws: DirectoryWorkspace, env: Env) -> None:
+    ws.show_tab(ws.rules)  # loaded: a department change refreshes its picker
+    ws.show_tab(ws.departments)
+    wait_idle(qtbot, ws.ctx.tasks)
+    tab = ws.departments
+    select(qtbot, tab.table, "D-CGW", ws.ctx.tasks)
+    click(qtbot, tab.deactivate_button)
+    assert tab.deactivate_button.text() == "再点一次确认停用" and env.kb.get_department("D-CGW").active
+    click(qtbot, tab.deactivate_button)
+    wait_idle(qtbot, ws.ctx.tasks)
+    assert not env.kb.get_department("D-CGW").active and env.kb.get_department("D-CGW").phone == "010-65001234"
+    assert tab.current is not None and tab.current.external_id == "D-CGW" and tab.deactivate_button.text() == "启用"
+    row = next(r for r in range(tab.table.rowCount()) if tab.table.item(r, 0).text() == "D-CGW")
+    assert tab.table.isRowHidden(row)
+    tab.show_inactive.setChecked(True)
+    assert not tab.table.isRowHidden(row)
+    picker = ws.rules.department
+    assert picker.itemText(picker.findData("D-CGW")).endswith("（已停用）")
+
+
+def test_new_record_with_a_used_id_is_refused(qtbot: QtBot, ws: DirectoryWorkspace, env: Env) -> None:
+    ws.show_tab(ws.scripts)
+    wait_idle(qtbot, ws.ctx.tasks)
+    tab = ws.scripts
+    before = env.kb.scripts()
+    click(qtbot, tab.new_button)
+    tab.external_id.setText("S-HELLO")
+    tab.script_title.setText("另一条开头语")
+    tab.body.setPlainText("您好")
+    click(qtbot, tab.save_button)
+    wait_idle(qtbot, ws.ctx.tasks)
+    assert "编号 S-HELLO 已被使用" in tab.error.text() and env.kb.scripts() == before
 
 
 # ----------------------------------------------------------------- rules

@@ -1,75 +1,28 @@
-"""Shared parts of the directory editor tabs: the context, a tab base with background ops, an editable table."""
+"""Small widgets of the directory editor: table cells, labels, the filter box, a two-click button, an edit table."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
-from pathlib import Path
-from typing import TypeVar
+from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QDialog,
-    QFileDialog,
+    QComboBox,
     QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
-    QVBoxLayout,
     QWidget,
 )
 
-from desktop.editor.import_wizard import FILE_FILTER, ImportWizard
-from desktop.editor.texts import error_text
-from desktop.services import SearchEngine
-from desktop.tasks import Op, TaskManager
-from kb.dto import Changes
-from kb.errors import ImportRejected, ValidationError
-from kb.exchange import ImportResult, export_file
-from kb.service import KnowledgeBase
-
-log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 STALE_BRUSH = QBrush(QColor("#ffe9c7"))
 BAD_BRUSH = QBrush(QColor("#ffd9d9"))
 INACTIVE_BRUSH = QBrush(QColor("#8a8f98"))
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 CONFIRM_MS = 4000
-# kb's "field: reason" errors of the directory objects → the labels the forms show.
-FIELD_LABELS = {
-    "external_id": "编号", "name": "名称", "short_name": "简称", "level": "层级", "district": "属地",
-    "parent": "上级单位", "duties": "职责", "phone": "服务电话", "duty_phone": "值班电话",
-    "transfer_phone": "转接电话", "address": "地址", "hours": "办公时间", "last_verified": "最近核实",
-    "department": "承办单位", "category": "分类", "keywords": "关键词", "priority": "优先级", "note": "备注",
-    "kind": "类型", "title": "标题", "body": "内容", "street": "街道/乡镇", "aliases": "别名",
-}
-
-
-@dataclass
-class DirectoryContext:
-    """What every tab needs; ``engine`` may arrive later (:meth:`DirectoryWorkspace.set_engine`)."""
-
-    kb: KnowledgeBase
-    engine: SearchEngine | None
-    tasks: TaskManager
-    user: str
-    today: date | None = None
-
-    def current_day(self) -> date:
-        return self.today or self.kb.clock().date()
-
-
-def directory_error_text(exc: BaseException) -> str:
-    if isinstance(exc, ValidationError) and not isinstance(exc, ImportRejected) and exc.field in FIELD_LABELS:
-        return f"{FIELD_LABELS[exc.field]}：{exc.reason}"
-    return error_text(exc)
 
 
 def item(text: object, *, data: object = None, editable: bool = False, tip: str = "") -> QTableWidgetItem:
@@ -105,6 +58,17 @@ def filter_box(placeholder: str) -> QLineEdit:
     box.setClearButtonEnabled(True)
     box.setAccessibleName("筛选")
     return box
+
+
+def refill(combo: QComboBox, entries: Iterable[tuple[str, object]]) -> None:
+    """Replace a combo box's (label, data) entries without signals, keeping the current choice if still there."""
+    current = combo.currentData()
+    combo.blockSignals(True)
+    combo.clear()
+    for label, data in entries:
+        combo.addItem(label, data)
+    combo.setCurrentIndex(max(combo.findData(current), 0))
+    combo.blockSignals(False)
 
 
 def read_only_table(headers: list[str]) -> QTableWidget:
@@ -151,117 +115,6 @@ class ConfirmButton(QPushButton):
     def set_label(self, text: str, confirm_text: str) -> None:
         self._text, self._confirm_text = text, confirm_text
         self.disarm()
-
-
-class DirectoryTab(QWidget):
-    """Base of a tab: background reads/writes through :class:`Op`, inline errors, a status line.
-
-    Subclasses implement :meth:`refresh`. Every write runs on the single write
-    worker and hands its :class:`Changes` to the engine there, right after the commit.
-    """
-
-    changed = Signal(object)  # Changes committed by this tab
-    title = ""
-    key = ""
-
-    def __init__(self, ctx: DirectoryContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
-        self.loaded = False
-        self.status = hint("")
-        self.status.setAccessibleName("状态")
-        self.error = error_label()
-        self.error.setAccessibleName("错误")
-
-    # ------------------------------------------------------------ plumbing
-    def ensure_loaded(self) -> None:
-        if not self.loaded:
-            self.loaded = True
-            self.refresh()
-
-    def refresh(self) -> None:  # pragma: no cover - every tab overrides
-        raise NotImplementedError
-
-    def _read(self, fn: Callable[[], T], on_success: Callable[[T], None], key: str = "") -> None:
-        Op(self.ctx.tasks, self, fn).key(f"directory-{self.key}-{key or 'load'}").success(on_success) \
-            .failure(self.show_error).run()
-
-    def _write(self, fn: Callable[[], T], on_success: Callable[[T], None],
-               on_failure: Callable[[BaseException], None] | None = None) -> None:
-        Op(self.ctx.tasks, self, fn, writes=True).success(on_success).failure(on_failure or self.show_error).run()
-
-    def apply_to_engine(self, changes: Changes) -> None:
-        """Runs on the write worker, right after the commit (the engine follows the database)."""
-        engine = self.ctx.engine
-        if engine is not None and not changes.empty:
-            engine.apply_changes(changes)
-
-    def show_error(self, exc: BaseException | str) -> None:
-        text = exc if isinstance(exc, str) else directory_error_text(exc)
-        if not isinstance(exc, str):
-            log.info("directory %s: %s", self.key, exc)
-        self.error.setText(text)
-
-    def committed(self, changes: Changes, message: str) -> None:
-        self.error.clear()
-        self.status.setText(message)
-        self.changed.emit(changes)
-
-    # ------------------------------------------------------------ files
-    def ask_open(self, caption: str, file_filter: str = FILE_FILTER) -> Path | None:
-        path, _ = QFileDialog.getOpenFileName(self, caption, "", file_filter)
-        return Path(path) if path else None
-
-    def ask_save(self, caption: str, name: str, file_filter: str = FILE_FILTER) -> Path | None:
-        path, _ = QFileDialog.getSaveFileName(self, caption, name, file_filter)
-        return Path(path) if path else None
-
-
-class RecordTab(DirectoryTab):
-    """A tab over one kind of :mod:`kb.exchange` (departments, rules, scripts): wizard import, file export."""
-
-    exchange_kind = ""
-    import_dialog: QDialog | None = None
-
-    def open_import(self, path: Path | None = None) -> ImportWizard:
-        """The import wizard pre-set to this kind (in a window of its own); checks ``path`` right away."""
-        dialog = QDialog(self)
-        dialog.setWindowTitle(f"导入{self.title}")
-        wizard = ImportWizard(self.ctx.kb, self.ctx.tasks, self.ctx.user)
-        wizard.kind.setCurrentIndex(max(wizard.kind.findData(self.exchange_kind), 0))
-        wizard.imported.connect(self._imported)
-        QVBoxLayout(dialog).addWidget(wizard)
-        dialog.resize(960, 600)
-        dialog.show()
-        self.import_dialog = dialog
-        if path is not None:
-            wizard.path.setText(str(path))
-            wizard.run_check()
-        return wizard
-
-    def _imported(self, result: ImportResult) -> None:
-        def work() -> Changes:
-            self.apply_to_engine(result.changes)
-            return result.changes
-
-        self._write(work, lambda ch: self.committed(
-            ch, f"导入完成：新增 {result.created}、更新 {result.updated}、不变 {result.unchanged}"))
-        self.refresh()
-
-    def export_to(self, path: Path) -> None:
-        kb, kind = self.ctx.kb, self.exchange_kind
-        self._read(lambda: export_file(kb, kind, path),
-                   lambda n: self.status.setText(f"已导出 {n} 条到 {path}"), key="export")
-
-    def ask_export(self) -> None:
-        path = self.ask_save(f"导出{self.title}", f"{self.exchange_kind}.xlsx")
-        if path is not None:
-            self.export_to(path)
-
-    def ask_import(self) -> None:
-        path = self.ask_open(f"导入{self.title}")
-        if path is not None:
-            self.open_import(path)
 
 
 class EditTable(QTableWidget):
