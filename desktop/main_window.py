@@ -144,7 +144,7 @@ class MainWindow(QWidget):
         self.suggestions = SuggestionPane()
         self.answer_view = AnswerView()
         self.briefing = BriefingPanel()
-        self.answer_stack = CurrentPageStack()
+        self.answer_stack = QStackedWidget()
         self.answer_stack.addWidget(self.briefing)
         self.answer_stack.addWidget(self.answer_view)
         self.status = StatusPanel()
@@ -154,11 +154,8 @@ class MainWindow(QWidget):
         self.settings_button.setToolTip("设置（Ctrl+, 或 F10，通话中不可用）")
         self.settings_button.setAccessibleName("设置")
         self.settings_button.setAutoRaise(True)
-        self.settings_button.setFocusPolicy(Qt.FocusPolicy.TabFocus)  # the last Tab stop
-        self.status.add_item(self.settings_button)
-        # Screen readers: alerts assertively, suggestion counts politely (the status message is the fallback).
-        self.announcer = Announcer(self, live_region=lambda text: self.status.showMessage(text, 10000))
-        self.key_help = KeyHelpOverlay(self)
+        self.settings_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keeps the call's tab chain short
+        self.status.addPermanentWidget(self.settings_button)
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -173,12 +170,12 @@ class MainWindow(QWidget):
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setChildrenCollapsible(False)
-        # Each column scrolls by itself when a large font makes it taller than the screen.
-        for w, stretch, minimum in ((left, 4, 300), (middle, 4, 280), (self.answer_stack, 5, 320)):
-            pane = ScrollPane(w)
-            pane.setMinimumWidth(minimum)
-            self.splitter.addWidget(pane)
-            self.splitter.setStretchFactor(self.splitter.indexOf(pane), stretch)
+        for w, stretch in ((left, 4), (middle, 4), (self.answer_stack, 5)):
+            self.splitter.addWidget(w)
+            self.splitter.setStretchFactor(self.splitter.indexOf(w), stretch)
+        left.setMinimumWidth(300)
+        middle.setMinimumWidth(280)
+        self.answer_stack.setMinimumWidth(320)
 
         # The agent page is the call window; editor roles get the editor workspace as a second mode.
         self.agent_page = QWidget()
@@ -190,7 +187,7 @@ class MainWindow(QWidget):
         agent_layout.addWidget(self.caller_bar)
         agent_layout.addWidget(self.alert_banner)
         agent_layout.addWidget(self.splitter, 1)
-        self.modes = CurrentPageStack()  # the hidden editor never sets the call window's minimum size
+        self.modes = QStackedWidget()
         self.modes.addWidget(self.agent_page)
 
         layout = QVBoxLayout(self)
@@ -199,19 +196,15 @@ class MainWindow(QWidget):
         layout.addWidget(self.modes, 1)
         layout.addWidget(self.status)
 
-        # Tab order = reading order: restore bar → caller → form → repeat calls (the left column)
-        # → search → suggestions → answer (or briefing) → settings.
-        answer = self.answer_view
-        chain = [self.restore_bar.restore_button, self.restore_bar.discard_button,
-                 self.caller_bar.phone, self.caller_bar.name, self.call_form.request_type, self.call_form.text,
+        # Tab order: caller → form → search → suggestions → answer.
+        chain = [self.caller_bar.phone, self.caller_bar.name, self.call_form.request_type, self.call_form.text,
                  self.call_form.address, self.call_form.handling, self.call_form.department,
-                 self.call_form.due, self.call_form.entry_clear, self.repeat_panel.orders, self.search_panel.box,
+                 self.call_form.due, self.call_form.entry_clear, self.search_panel.box,
                  self.search_panel.results, self.suggestions.answers, self.suggestions.departments,
-                 answer.script, answer.copy_button, *answer.feedback_buttons.values(), answer.note,
-                 self.briefing.bulletins, self.briefing.updates, self.settings_button]
+                 self.answer_view.script, self.answer_view.copy_button, self.briefing.bulletins,
+                 self.briefing.updates]
         for a, b in itertools.pairwise(chain):
             QWidget.setTabOrder(a, b)
-        accessibility.prepare(self)
 
     def _wire(self) -> None:
         self._suggest_timer = self._single_shot(SUGGEST_DEBOUNCE_MS, self._run_suggest)
