@@ -1,4 +1,4 @@
-"""Helpers shared by the search evaluation and benchmark (and the indexer tests).
+"""Helpers shared by the search evaluation and benchmarks.
 
 Builds :class:`kb.dto.EntryView` objects straight from files, without the
 database: the sample knowledge base (``resources/sample/entries.jsonl``) and the
@@ -13,7 +13,7 @@ import math
 import re
 import sys
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -21,50 +21,10 @@ sys.path.insert(0, str(REPO))
 
 from kb.dto import EntryView  # noqa: E402
 from kb.resources import resource_path  # noqa: E402
+from tests.helpers import make_entry  # noqa: E402  (the tests build entries the same way)
 
 DEFAULT_DATA_DIR = REPO.parent / "shared" / "data"
 TAIDI = "raw/taidi2020c"
-_EPOCH = datetime(2024, 1, 1)
-
-
-def make_entry(
-    entry_id: int,
-    title: str,
-    answer: str,
-    *,
-    external_id: str = "",
-    aliases: Sequence[str] = (),
-    keywords: Sequence[str] = (),
-    category: str = "",
-    department: str = "",
-    basis: str = "",
-    valid_from: date | None = None,
-    valid_to: date | None = None,
-    status: str = "published",
-    revision: int = 1,
-) -> EntryView:
-    """An EntryView with bookkeeping fields filled in."""
-    return EntryView(
-        id=entry_id,
-        external_id=external_id or f"E-{entry_id:05d}",
-        title=title,
-        answer=answer,
-        aliases=tuple(aliases),
-        keywords=tuple(keywords),
-        category=category,
-        department_id=None,
-        department_external_id="",
-        department_name=department,
-        basis=basis,
-        valid_from=valid_from,
-        valid_to=valid_to,
-        status=status,
-        revision=revision,
-        created_at=_EPOCH,
-        created_by="bench",
-        updated_at=_EPOCH,
-        updated_by="bench",
-    )
 
 
 def _date(value: object) -> date | None:

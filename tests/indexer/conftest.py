@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO / "bench") not in sys.path:
-    sys.path.insert(0, str(REPO / "bench"))
-
-from common import make_entry  # noqa: E402
-
-from indexer import analysis  # noqa: E402
-from indexer.index import SearchIndex  # noqa: E402
-from kb.dto import EntryView  # noqa: E402
+from indexer import analysis
+from indexer.index import SearchIndex
+from kb.dto import EntryView
+from tests.helpers import make_entry
 
 TODAY = date(2026, 6, 1)
 

@@ -143,7 +143,7 @@ def test_read_pinyin_phrases() -> None:
 
 
 def test_pinyin_search_finds_polyphone_titles(tmp_path: Path) -> None:
-    from common import make_entry
+    from tests.helpers import make_entry
 
     entries = [*small_kb(),
                make_entry(21, "重庆路公交站迁移", "重庆路公交站因施工临时迁移。"),

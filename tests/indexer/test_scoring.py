@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from common import make_entry
 from whoosh import query as wq
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
@@ -18,6 +17,7 @@ from indexer import query as planner
 from indexer import scoring
 from indexer.index import SearchIndex
 from kb.dto import EntryView
+from tests.helpers import make_entry
 
 _TOPICS = [
     ("社保卡丢失补办", "社会保障卡丢失后请先挂失，再携带身份证到社保经办网点补办。"),
