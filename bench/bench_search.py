@@ -120,9 +120,10 @@ t0 = time.perf_counter()
 warnings.filterwarnings("ignore")
 sys.path.insert(0, {repo!r})
 from pathlib import Path
+from concurrent.futures import ThreadPoolExecutor
 from indexer import analysis
 from indexer.index import SearchIndex
-th = analysis.start_background_load()
+th = analysis.start_background_load(ThreadPoolExecutor(max_workers=1))
 ix = SearchIndex.open(Path({path!r}))
 hits = ix.search("物业 停车费", limit=10)
 t1 = time.perf_counter()

@@ -45,6 +45,7 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -52,8 +53,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from indexer import history as work_order_history  # noqa: E402
 from indexer.engine import Engine  # noqa: E402
+from indexer.history import FILE_NAME, WorkOrderHistory  # noqa: E402
 from kb.exchange import import_rows  # noqa: E402
 from kb.paths import AppPaths  # noqa: E402
 from kb.service import KnowledgeBase  # noqa: E402
@@ -62,6 +63,7 @@ DEFAULT_DATA_DIR = REPO.parent / "shared" / "data"
 GD = "raw/gd_zwfw_items/gd_zwfw_items.csv"
 TAIDI = "raw/taidi2020c/fj2_sample_labelled_messages.csv"
 _PHONE = re.compile(r"0\d{2,3}-?\d{7,8}|12\d{3}|9\d{4}")
+BACKGROUND = ThreadPoolExecutor(max_workers=2, thread_name_prefix="eval-background")  # the engines' executor
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
@@ -174,7 +176,7 @@ def _score_departments(rows: Sequence[dict[str, str]], train: Sequence[dict[str,
          "department": r["DEPT_NAME"].strip(), "category": r["theme_category"].split("；")[0].strip(),
          "status": "published"} for i, r in enumerate(train)]), user="eval")
     t0 = time.perf_counter()
-    engine = Engine.open(paths, kb)
+    engine = Engine.open(paths, kb, executor=BACKGROUND)
     build_s = time.perf_counter() - t0
 
     baseline = Plain([(r["matter_name"] + "\n" + _answer(r), r["DEPT_NAME"].strip()) for r in train]) \
@@ -246,8 +248,9 @@ def eval_categories(data_dir: Path, seed: int, work: Path,
         import_rows(kb, "workorders", _rows([
             {"external_id": f"TD-{wid}", "received_at": at.isoformat(sep=" "), "text": text, "category": label,
              "handling": "answered", "request_type": "consult"} for wid, text, label, at in train]), user="eval")
-        work_order_history.attach(kb, paths.index_dir, background=False)  # catch up before the first call
-        engine = Engine.open(paths, kb)
+        history = WorkOrderHistory.open(paths.index_dir / FILE_NAME)
+        history.catch_up(kb)  # before the first call
+        engine = Engine.open(paths, kb, executor=BACKGROUND, history=history)
         for _, text, label, _ in test:
             for p in prefixes:
                 t = time.perf_counter()

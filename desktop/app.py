@@ -104,12 +104,12 @@ def run_gui(paths: AppPaths, settings: Settings, db_url: str, self_test: bool = 
         log.error("knowledge base unavailable: %s", exc)
         QMessageBox.critical(None, "回音 — 无法打开知识库", f"{user_message(exc)}\n\n{exc}")
         return 3
-    analysis.start_background_load(kb.dict_words(), paths.cache_dir)  # the window does not wait for it
-
     tasks = TaskManager()
+    # The engine's long jobs (jieba, routing profiles, history catch-up) run on the task manager's background pool.
+    analysis.start_background_load(tasks.background, kb.dict_words(), paths.cache_dir)  # the window does not wait
     window = MainWindow(Services(kb=kb, paths=paths, settings=settings, tasks=tasks))
     crash.save_draft = window.save_draft_now
-    window.start_engine(lambda: Engine.open(paths, kb, sync=False))
+    window.start_engine(lambda: Engine.open(paths, kb, executor=tasks.background, sync=False))
     if not window.restore_ui_state():  # first start: fit the smallest agent screen (1366×768)
         screen = app.primaryScreen().availableGeometry()
         window.resize(min(WINDOW_SIZE[0], screen.width()), min(WINDOW_SIZE[1], screen.height()))

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from kb import __version__
 from kb import settings as settings_mod
@@ -21,6 +21,11 @@ from kb.errors import ImportRejected, KbError, NotFound, StorageError, Validatio
 from kb.exchange import KIND_FIELDS, export_file, import_file
 from kb.paths import AppPaths
 from kb.service import KnowledgeBase
+
+if TYPE_CHECKING:  # imported when a command needs an engine
+    from concurrent.futures import ThreadPoolExecutor
+
+    from indexer.engine import Engine
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE, EXIT_ENV = 0, 1, 2, 3
 log = logging.getLogger("huiyin.cli")
@@ -34,6 +39,8 @@ class Context:
         self.settings = settings_mod.load(self.paths.config_file)
         self.db_url = self.settings.resolved_database_url(self.paths, args.db)
         self._kb: KnowledgeBase | None = None
+        self._background: ThreadPoolExecutor | None = None  # the engines' executor, made with the first engine
+        self._engines: list[Engine] = []
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -41,11 +48,30 @@ class Context:
             self._kb = KnowledgeBase.open(self.db_url)
         return self._kb
 
-    def engine(self) -> Any:
-        """The search/suggest engine over this knowledge base (imports whoosh and jieba)."""
+    def engine(self, *, sync: bool = True) -> Engine:
+        """The search/suggest engine over this knowledge base (imports whoosh and jieba).
+
+        Its background work (the work-order history catch-up) runs on this command's own
+        executor; :meth:`close` stops it.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
         from indexer.engine import Engine
 
-        return Engine.open(self.paths, self.kb, sync=True)
+        if self._background is None:
+            self._background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="huiyin-cli")
+        engine = Engine.open(self.paths, self.kb, executor=self._background, sync=sync)
+        self._engines.append(engine)
+        return engine
+
+    def close(self) -> None:
+        """Close the engines (a running history catch-up ends at its next work order) and wait for their jobs."""
+        for engine in self._engines:
+            engine.close()
+        self._engines.clear()
+        if self._background is not None:
+            self._background.shutdown(wait=True)
+            self._background = None
 
 
 def _print(text: str = "", file: TextIO | None = None) -> None:
@@ -251,9 +277,7 @@ def _print_suggestion(out: dict[str, Any]) -> None:
 
 
 def cmd_index(ctx: Context, args: argparse.Namespace) -> int:
-    from indexer.engine import Engine
-
-    engine = Engine.open(ctx.paths, ctx.kb, sync=args.index_cmd != "rebuild")
+    engine = ctx.engine(sync=args.index_cmd != "rebuild")
     if args.index_cmd == "rebuild":
         n = engine.rebuild()
         _print(f"索引已重建 (index rebuilt)：{n} 条")
@@ -354,6 +378,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    ctx: Context | None = None
     try:
         ctx = Context(args)
         if args.command is None or args.self_test:
@@ -375,6 +400,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
+    finally:
+        if ctx is not None:
+            ctx.close()
 
 
 if __name__ == "__main__":

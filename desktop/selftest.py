@@ -49,9 +49,12 @@ def run_self_test(paths: AppPaths, settings: Settings, db_url: str) -> int:
         return {"database": kb.url, "entries": st.entries, "departments": st.departments}
 
     def build_index() -> dict[str, Any]:
+        from concurrent.futures import ThreadPoolExecutor
+
         from indexer.engine import Engine
 
-        state["engine"] = engine = Engine.open(paths, state["kb"], sync=True)
+        state["background"] = background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="huiyin-selftest")
+        state["engine"] = engine = Engine.open(paths, state["kb"], executor=background, sync=True)
         st = engine.index_status()
         return {"indexed": st.entries, "revision": st.revision}
 
@@ -119,6 +122,8 @@ def run_self_test(paths: AppPaths, settings: Settings, db_url: str) -> int:
     engine = state.get("engine")
     if engine is not None:
         engine.close()
+    if "background" in state:
+        state["background"].shutdown(wait=True)
     if "kb" in state:
         state["kb"].close()
     print(json.dumps(report, ensure_ascii=False, default=str), flush=True)

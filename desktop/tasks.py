@@ -10,6 +10,10 @@ exception) to callbacks on the main thread::
 * Local file writes (``files=True``: the call's draft) have a single worker of
   their own, in order, never queued behind a database write that hangs.
 * Reads (searches, suggestions, lookups) go to a small pool.
+* Long background jobs of the engine (loading jieba and the routing profiles,
+  catching the work-order history up) run on :attr:`TaskManager.background`, a
+  pool of their own, so searches never queue behind them. They are plain
+  ``Executor.submit`` jobs, not Ops: no result comes back to the main thread.
 * Ops sharing a ``key`` form a generation: only the result of the newest one is
   delivered, the others are dropped (a stale suggestion never overwrites a fresh one).
 * Callbacks are skipped when the parent QObject was destroyed meanwhile.
@@ -22,7 +26,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
 import shiboken6
@@ -31,6 +35,8 @@ from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+#: Workers of the background pool: jieba, the department profiles and a history catch-up can all run at once.
+BACKGROUND_WORKERS = 3
 
 
 class _Bridge(QObject):
@@ -62,10 +68,16 @@ class TaskManager:
         self._write = ThreadPoolExecutor(max_workers=1, thread_name_prefix="huiyin-write")
         self._read = ThreadPoolExecutor(max_workers=read_workers, thread_name_prefix="huiyin-read")
         self._files = ThreadPoolExecutor(max_workers=1, thread_name_prefix="huiyin-files")
+        self._background = ThreadPoolExecutor(max_workers=BACKGROUND_WORKERS, thread_name_prefix="huiyin-background")
         self._generations: dict[str, int] = {}
         self._lock = threading.Lock()
         self._pending = 0
         self.closed = False
+
+    @property
+    def background(self) -> Executor:
+        """The pool the engine's long background jobs run on (``indexer`` takes it as its executor)."""
+        return self._background
 
     # ------------------------------------------------------------ internals
     def on_main_thread(self) -> bool:
@@ -121,9 +133,13 @@ class TaskManager:
             return self._pending
 
     def shutdown(self, wait: bool = True) -> None:
-        """Finish queued writes (nothing typed is lost), abandon reads."""
+        """Finish queued writes (nothing typed is lost), abandon reads and queued background jobs.
+
+        A background job already running is not waited for here: closing the engine makes it stop.
+        """
         self.closed = True
         self._read.shutdown(wait=False, cancel_futures=True)
+        self._background.shutdown(wait=False, cancel_futures=True)
         self._files.shutdown(wait=wait)
         self._write.shutdown(wait=wait)
 

@@ -11,7 +11,7 @@
   style input and homophone typos (公基金, 医宝).
 
 jieba's dictionary takes about 1.5 s to load. :func:`start_background_load`
-does it in a daemon thread at application start; every tokenizing function
+does it on the executor it is given at application start; every tokenizing function
 calls :func:`load_jieba` (idempotent, lock-protected) so a caller that comes
 early simply waits for the load to finish.
 """
@@ -27,6 +27,7 @@ import unicodedata
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -182,10 +183,11 @@ def jieba_ready() -> bool:
 
 
 def start_background_load(
+    executor: Executor,
     extra_words: Iterable[tuple[str, int | None, str]] = (),
     cache_dir: Path | str | None = None,
-) -> threading.Thread:
-    """Load jieba in a daemon thread; returns the (started) thread."""
+) -> Future[None]:
+    """Load jieba on ``executor`` (the GUI: its task manager's background pool); returns the job."""
     if cache_dir is not None:
         set_cache_dir(cache_dir)
     words = list(extra_words)
@@ -196,9 +198,7 @@ def start_background_load(
         except Exception:  # pragma: no cover - logged, the next search retries the load
             log.exception("loading jieba failed")
 
-    thread = threading.Thread(target=run, name="jieba-load", daemon=True)
-    thread.start()
-    return thread
+    return executor.submit(run)
 
 
 def _cut_for_search(text: str) -> list[str]:

@@ -7,16 +7,18 @@ missing, corrupt or foreign index is rebuilt.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from indexer import analysis
-from indexer import history as work_order_history
 from indexer.errors import IndexCorrupt
-from indexer.history import PastCase
+from indexer.history import FILE_NAME as HISTORY_FILE
+from indexer.history import PastCase, WorkOrderHistory
 from indexer.hits import IndexStatus, SearchHit
 from indexer.index import SearchIndex
 from indexer.routing import CategorySuggestion, DepartmentProfiles, DepartmentSuggestion, Router
@@ -75,14 +77,15 @@ class Suggestion:
 class _Lexicons:
     """Editor-maintained data the engine reads on every call, reloaded on change."""
 
-    def __init__(self, kb: KnowledgeBase, profiles: DepartmentProfiles | None = None) -> None:
+    def __init__(self, kb: KnowledgeBase, profiles: DepartmentProfiles | None = None,
+                 history: WorkOrderHistory | None = None) -> None:
         self.synonyms = kb.synonyms()
         terms, kinds = kb.alert_records()
         self.alerts = AlertLexicon.shared(terms, kinds)
         places = kb.places()
         self.gazetteer = Gazetteer(places) if places else None
-        # The work-order history summary attached to this base by Engine.open (None: rules and entries only).
-        self.history = work_order_history.attached(kb)
+        # The work-order history summary (None: rules and entries only).
+        self.history = history
         self.router = Router(kb.departments(), kb.routing_rules(), history=self.history, profiles=profiles)
         stored = kb.get_setting(DEADLINE_SETTING)
         self.deadlines: list[DeadlineRule] = (rules_from_records(stored["rules"]) if stored
@@ -90,31 +93,43 @@ class _Lexicons:
 
 
 class Engine:
-    """Search, suggest and keep the index current. Safe to call from several threads."""
+    """Search, suggest and keep the index current. Safe to call from several threads.
+
+    It starts no thread of its own: background work goes to the executor it is given.
+    """
 
     def __init__(self, paths: AppPaths, kb: KnowledgeBase, index: SearchIndex, *,
-                 background_profiles: bool = False) -> None:
+                 history: WorkOrderHistory | None = None, background: Executor | None = None) -> None:
+        """``history``: the work-order summary that routing and similar cases read (None: none).
+
+        The department profiles (what each department's published entries are about, routing
+        evidence, kept current by sync) take seconds to read on a big base. With ``background``
+        they load on that executor now and suggestions route on the other evidence until it is
+        done; without, they load on the first suggestion, so a plain search never waits for them.
+        """
         self.paths = paths
         self.kb = kb
         self.index = index
-        # What each department's published entries are about (routing evidence); kept current by sync.
-        # Reading every entry takes seconds on a big base: with ``background_profiles`` suggestions
-        # route on the other evidence until it is done.
-        # Without it they load on the first suggestion, so a plain search never waits for them.
+        self.history = history
+        self._closed = threading.Event()
         self._profiles = DepartmentProfiles()
         self._profiles_lock = threading.Lock()
-        self._profiles_pending = not background_profiles
-        if background_profiles:
-            threading.Thread(target=self._load_profiles, name="department-profiles", daemon=True).start()
-        self._lex = _Lexicons(kb, self._profiles)
+        self._profiles_pending = background is None
+        self._lex = _Lexicons(kb, self._profiles, history)
         self._sync_lock = threading.Lock()
+        if background is not None:
+            background.submit(self._load_profiles)
 
     @classmethod
-    def open(cls, paths: AppPaths, kb: KnowledgeBase, *, sync: bool = True) -> Engine:
+    def open(cls, paths: AppPaths, kb: KnowledgeBase, *, executor: Executor, sync: bool = True,
+             history: WorkOrderHistory | None = None) -> Engine:
         """Open (or create) the index beside the database; with ``sync``, catch up now.
 
-        Without ``sync`` the department profiles (routing) load in a background thread, with it on
-        the first suggestion.
+        ``executor`` runs the background work (the GUI passes its task manager's background
+        pool, the command line a pool of its own): without ``sync`` the department profiles
+        (routing) load there, with it on the first suggestion. ``history`` is a work-order
+        summary to use as it is; by default the one beside the index is opened and caught up
+        there. Either way it keeps up with ``kb`` from then on, until :meth:`close`.
 
         Loads jieba in this thread if it is not loaded yet (the GUI starts that
         load in the background first).
@@ -126,19 +141,26 @@ class Engine:
         except IndexCorrupt:
             log.warning("search index unreadable, recreating it from the database")
             index = SearchIndex.reset(paths.index_dir)
-        # Load the work-order history summary beside the index; it catches up in the background.
-        work_order_history.attach(kb, paths.index_dir)
-        engine = cls(paths, kb, index, background_profiles=not sync)
+        if history is None:  # the summary beside the index, caught up in the background
+            history = WorkOrderHistory.open(paths.index_dir / HISTORY_FILE)
+            history.follow(kb, executor)
+        else:
+            history.follow(kb, executor, catch_up_now=False)
+        engine = cls(paths, kb, index, history=history, background=None if sync else executor)
         if sync:
             engine.sync()
         return engine
 
     def close(self) -> None:
+        """Stop the background work (a profile load or history catch-up ends at its next row), close the index."""
+        self._closed.set()
+        if self.history is not None:
+            self.history.stop()
         self.index.close()
 
     def _load_profiles(self) -> None:
         try:
-            self._profiles.load(self.kb.iter_entries())
+            self._profiles.load(itertools.takewhile(lambda _e: not self._closed.is_set(), self.kb.iter_entries()))
         except Exception:  # the base went away (closed at exit): routing goes on without profiles
             log.warning("department profiles not loaded", exc_info=True)
 
@@ -198,7 +220,7 @@ class Engine:
                 history.add(self.kb.get_work_order(wid))
 
     def reload_lexicons(self) -> None:
-        self._lex = _Lexicons(self.kb, self._profiles)
+        self._lex = _Lexicons(self.kb, self._profiles, self.history)
 
     def index_status(self) -> IndexStatus:
         return self.index.status()
@@ -237,7 +259,7 @@ class Engine:
         nearest: list[PastCase] = []
         similar_open: tuple[PastCase, ...] = ()
         if lex.history is not None:
-            lex.history.maybe_catch_up()  # picks up work orders saved since (in a background thread)
+            lex.history.maybe_catch_up()  # picks up work orders saved since (on the background executor)
             if text.strip():
                 nearest = lex.history.similar(text, limit=30, min_similarity=0.2)
                 if place.district:  # open cases at the same place with similar text

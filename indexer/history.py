@@ -50,13 +50,17 @@ Queries cost ``O(query terms × max_classes_per_term)``: independent of the
 history size. The summary is persisted as one ``.npz`` file in the index folder
 (:data:`FILE_NAME`) and caught up from :meth:`KnowledgeBase.iter_work_orders`
 with ``since=`` the newest date it has seen, so startup does not re-read
-millions of rows (see :meth:`WorkOrderHistory.catch_up`).
+millions of rows (see :meth:`WorkOrderHistory.catch_up`). The engine makes it
+:meth:`~WorkOrderHistory.follow` its knowledge base: catch-ups run on the
+executor the program passes in (this module starts no thread of its own) and
+:meth:`~WorkOrderHistory.stop` ends them when the engine closes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import heapq
+import itertools
 import json
 import logging
 import math
@@ -64,8 +68,8 @@ import os
 import re
 import threading
 import time
-import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -85,8 +89,6 @@ __all__ = [
     "ClassScore",
     "PastCase",
     "WorkOrderHistory",
-    "attach",
-    "attached",
     "case_terms",
 ]
 
@@ -97,6 +99,8 @@ TEXT_CHARS = 300
 FIRST_LINE_WEIGHT = 3.0
 RECENT_TERMS = 40
 QUERY_TERMS = 16  # strongest query terms looked up in the recent window
+#: How far back the first catch-up after :meth:`WorkOrderHistory.follow` re-reads.
+FIRST_CATCH_UP_OVERLAP = timedelta(days=3)
 #: Seconds between background catch-ups started from the suggestion path. Each reads
 #: ``iter_work_orders(since=)``, which today scans the work_order table by primary key
 #: (about 5 s at 1M rows); keep this long until that query uses the received_at index.
@@ -216,12 +220,15 @@ class _Recent:
 
 
 class WorkOrderHistory:
-    """The bounded, decayed summary of past work orders. Thread-safe."""
+    """The bounded, decayed summary of past work orders. Thread-safe.
+
+    ``clock`` (seconds, monotonic) paces the background catch-ups and saves; tests pass their own.
+    """
 
     def __init__(self, *, half_life_days: float = 180.0, category_half_life_days: float = 1095.0,
                  max_terms: int = 200_000,
                  max_classes_per_term: int = 24, recent_size: int = 10_000,
-                 compact_every: int = 500_000) -> None:
+                 compact_every: int = 500_000, clock: Callable[[], float] = time.monotonic) -> None:
         self.half_life_days = half_life_days
         self.max_terms = max_terms
         self.max_classes_per_term = max_classes_per_term
@@ -255,11 +262,13 @@ class WorkOrderHistory:
         self._counted_h: _U64 = np.zeros(0, dtype=np.uint64)
         self._counted_t: _I32 = np.zeros(0, dtype=np.int32)
         self._counted_new: dict[int, int] = {}  # single additions since the last merge
-        # persistence / background catch-up
+        # persistence / background catch-up (see follow)
         self.path: Path | None = None
-        self._kb: KnowledgeBase | None = None
+        self._clock = clock
+        self._following: tuple[KnowledgeBase, Executor] | None = None
+        self._stopped = threading.Event()
         self._dirty = 0
-        self._last_save = time.monotonic()
+        self._last_save = clock()
         self._next_catch_up = 0.0
         self._catching_up = threading.Lock()
         self.ready = threading.Event()
@@ -780,7 +789,7 @@ class WorkOrderHistory:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-        self._last_save = time.monotonic()
+        self._last_save = self._clock()
         return path
 
     @classmethod
@@ -838,7 +847,7 @@ class WorkOrderHistory:
         return h
 
     # ------------------------------------------------------------------ keeping up with the database
-    def catch_up(self, kb: KnowledgeBase, *, overlap: timedelta = timedelta(days=3),
+    def catch_up(self, kb: KnowledgeBase, *, overlap: timedelta = FIRST_CATCH_UP_OVERLAP,
                  save_after: int = 1000) -> int:
         """Summarise work orders received since the newest one seen, re-reading ``overlap`` before it.
 
@@ -849,68 +858,66 @@ class WorkOrderHistory:
         overlap is capped at :data:`COUNTED_HORIZON`, as far back as the counted set reaches.
 
         Saves the file when at least ``save_after`` orders changed (or 10 minutes passed with changes).
+        After :meth:`stop` it ends at the next order and saves nothing.
         """
         if not self._catching_up.acquire(blocking=False):
             return 0
         try:
             since = self.high_water - min(overlap, COUNTED_HORIZON) if self.high_water else None
-            n = self.add_many(kb.iter_work_orders(since=since))
+            orders = itertools.takewhile(lambda _wo: not self._stopped.is_set(), kb.iter_work_orders(since=since))
+            n = self.add_many(orders)
+            if self._stopped.is_set():
+                return n
             self.refresh()
             if self.path is not None and (self._dirty >= save_after or
-                                          (self._dirty and time.monotonic() - self._last_save > 600)):
+                                          (self._dirty and self._clock() - self._last_save > 600)):
                 self.save()
             return n
         finally:
             self._catching_up.release()
             self.ready.set()
 
-    def maybe_catch_up(self, interval: float = CATCH_UP_INTERVAL) -> None:
+    def follow(self, kb: KnowledgeBase, executor: Executor, *, catch_up_now: bool = True) -> Future[None] | None:
+        """Keep up with ``kb``, catching up on ``executor`` (the program's background pool).
+
+        With ``catch_up_now`` a first catch-up (re-reading :data:`FIRST_CATCH_UP_OVERLAP`) is
+        submitted at once: after an upgrade it may read every stored work order, and suggestions
+        use what is there meanwhile. Later ones start from :meth:`maybe_catch_up`, the first
+        :data:`CATCH_UP_INTERVAL` seconds from now. Returns the submitted job, if any.
+        """
+        self._stopped.clear()
+        self._following = (kb, executor)
+        self._next_catch_up = self._clock() + CATCH_UP_INTERVAL
+        return self._submit(kb, executor, FIRST_CATCH_UP_OVERLAP) if catch_up_now else None
+
+    def stop(self) -> None:
+        """Stop following: no catch-up starts any more, a running one ends at its next order, unsaved."""
+        self._stopped.set()
+        self._following = None
+
+    def maybe_catch_up(self, interval: float = CATCH_UP_INTERVAL) -> Future[None] | None:
         """From the suggestion path: start a background catch-up at most every ``interval`` seconds.
 
         Work orders saved on this seat should be passed to :meth:`add` right away; the periodic
         catch-up picks up the other seats' (and late status changes within ``CATCH_UP_OVERLAP``).
+        Does nothing unless the history follows a base (:meth:`follow`). Returns the submitted job, if any.
         """
-        kb = self._kb
-        now = time.monotonic()
-        if kb is None or now < self._next_catch_up or self._catching_up.locked():
-            return
+        following = self._following
+        now = self._clock()
+        if following is None or now < self._next_catch_up or self._catching_up.locked():
+            return None
         self._next_catch_up = now + interval
-        threading.Thread(target=self._catch_up_quietly, args=(kb, CATCH_UP_OVERLAP), name="history-catch-up",
-                         daemon=True).start()
+        return self._submit(*following, CATCH_UP_OVERLAP)
 
-    def _catch_up_quietly(self, kb: KnowledgeBase, overlap: timedelta = timedelta(days=3)) -> None:
+    def _submit(self, kb: KnowledgeBase, executor: Executor, overlap: timedelta) -> Future[None] | None:
+        try:
+            return executor.submit(self._catch_up_quietly, kb, overlap)
+        except RuntimeError:  # the executor was shut down: the program is exiting
+            log.debug("work-order history catch-up not started: executor shut down")
+            return None
+
+    def _catch_up_quietly(self, kb: KnowledgeBase, overlap: timedelta) -> None:
         try:
             self.catch_up(kb, overlap=overlap)
         except Exception:  # the database may be busy or gone: the next call retries
             log.exception("work-order history catch-up failed")
-
-
-# Histories attached to knowledge bases (by Engine.open), found again by the engine's lexicons.
-_attached: weakref.WeakKeyDictionary[KnowledgeBase, WorkOrderHistory] = weakref.WeakKeyDictionary()
-_attach_lock = threading.Lock()
-
-
-def attach(kb: KnowledgeBase, index_dir: Path, *, background: bool = True, **kwargs: Any) -> WorkOrderHistory:
-    """Load (or start) the history summary in ``index_dir`` for ``kb`` and catch it up with the database.
-
-    With ``background`` the catch-up runs in a daemon thread (the first one after an
-    upgrade may read every stored work order); suggestions use what is there meanwhile.
-    """
-    with _attach_lock:
-        existing = _attached.get(kb)
-        if existing is not None and existing.path == Path(index_dir) / FILE_NAME:
-            return existing
-        h = WorkOrderHistory.open(Path(index_dir) / FILE_NAME, **kwargs)
-        h._kb = kb
-        _attached[kb] = h
-    h._next_catch_up = time.monotonic() + CATCH_UP_INTERVAL
-    if background:
-        threading.Thread(target=h._catch_up_quietly, args=(kb,), name="history-catch-up", daemon=True).start()
-    else:
-        h.catch_up(kb)
-    return h
-
-
-def attached(kb: KnowledgeBase) -> WorkOrderHistory | None:
-    """The history attached to ``kb``, if any."""
-    return _attached.get(kb)

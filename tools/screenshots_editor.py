@@ -1,8 +1,6 @@
-"""Render the editor workspace states to PNG files (docs/screenshots/editor-*.png).
+"""Screenshots of the editor workspace's states, for docs/screenshots/editor-*.png.
 
-Run under a display, e.g.::
-
-    xvfb-run -a -s "-screen 0 1366x768x24" .venv/bin/python -m desktop.editor.screenshots docs/screenshots
+    xvfb-run -a -s "-screen 0 1366x768x24" .venv/bin/python tools/screenshots_editor.py docs/screenshots
 
 It builds a throwaway knowledge base from the shipped sample in a temporary
 directory; nothing outside it is touched.
@@ -16,15 +14,18 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtWidgets import QApplication, QWidget
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-from desktop.editor.workspace import EditorWorkspace
-from desktop.tasks import TaskManager
-from indexer.engine import Engine
-from kb import editorial as ed
-from kb.paths import AppPaths
-from kb.sample import load_sample
-from kb.service import KnowledgeBase
+from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+
+from desktop.editor.workspace import EditorWorkspace  # noqa: E402
+from desktop.tasks import TaskManager  # noqa: E402
+from indexer.engine import Engine  # noqa: E402
+from kb import editorial as ed  # noqa: E402
+from kb.paths import AppPaths  # noqa: E402
+from kb.sample import load_sample  # noqa: E402
+from kb.service import KnowledgeBase  # noqa: E402
 
 SIZE = (1366, 768)  # the smallest screen agents and editors use
 
@@ -79,8 +80,8 @@ def main(argv: list[str]) -> int:
         paths = AppPaths(Path(tmp)).ensure()
         kb = KnowledgeBase.open(f"sqlite:///{paths.db_file}")
         first_id, _second_id = _seed(kb)
-        engine = Engine.open(paths, kb, sync=True)
         tasks = TaskManager()
+        engine = Engine.open(paths, kb, executor=tasks.background, sync=True)
         ws = EditorWorkspace(kb, engine, tasks, "编辑李", run_schedule=False)
         ws.resize(*SIZE)
         ws.show()

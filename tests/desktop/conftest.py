@@ -27,6 +27,7 @@ from kb.exchange import import_rows
 from kb.paths import AppPaths
 from kb.service import KnowledgeBase
 from kb.settings import Settings
+from tests.helpers import InlineExecutor
 
 REPEAT_PHONE = "13800138000"
 
@@ -114,7 +115,7 @@ def template_dir(tmp_path_factory: pytest.TempPathFactory, jieba_loaded: None) -
     paths = AppPaths(root).ensure()
     kb = KnowledgeBase.open(f"sqlite:///{paths.db_file}")
     seed(kb)
-    Engine.open(paths, kb, sync=True).close()
+    Engine.open(paths, kb, executor=InlineExecutor(), sync=True).close()
     kb.close()
     return root
 
@@ -139,7 +140,7 @@ def env(template_dir: Path, tmp_path: Path) -> Iterator[Env]:
     paths = AppPaths(root).ensure()
     url = f"sqlite:///{paths.db_file}"
     kb = KnowledgeBase.open(url)
-    engine = Engine.open(paths, kb, sync=False)
+    engine = Engine.open(paths, kb, executor=InlineExecutor(), sync=False)  # profiles and history load at once
     yield Env(paths=paths, kb=kb, engine=engine, url=url)
     engine.close()
     kb.close()

@@ -11,6 +11,7 @@ from indexer.hits import SearchHit
 from indexer.routing import DepartmentProfiles, Router
 from kb.dto import DepartmentView, EntryView, RoutingRuleView, WorkOrderView
 from kb.place import Place
+from tests.helpers import InlineExecutor
 
 NOW = datetime(2026, 11, 28, 10, 0)
 NOWHERE = Place(None, None, "")
@@ -195,7 +196,7 @@ def test_engine_keeps_department_profiles_current(tmp_path: Path) -> None:
         import_rows(kb, "entries", [(i + 1, {"external_id": f"E-{i}", "title": t, "answer": "按规定办理。",
                                              "department": d, "status": "published"})
                                     for i, (t, d) in enumerate(titles)], user="t")
-        engine = Engine.open(paths, kb)
+        engine = Engine.open(paths, kb, executor=InlineExecutor())
         try:
             assert engine.suggest("油烟净化").departments[0].external_id == "D-ENV"
             moved = kb.get_entry("E-1")
@@ -217,7 +218,6 @@ def test_engine_keeps_department_profiles_current(tmp_path: Path) -> None:
 
 def test_engine_suggest_output_and_repeat_callers(tmp_path: Path) -> None:
     """Through the real KnowledgeBase and Engine: fields of `huiyin suggest`, repeat calls by normalised phone."""
-    from indexer import history as work_order_history
     from indexer.engine import Engine
     from kb.dto import WorkOrderDraft
     from kb.exchange import import_rows
@@ -241,8 +241,7 @@ def test_engine_suggest_output_and_repeat_callers(tmp_path: Path) -> None:
                                               text="望京工地夜里施工噪音太吵", phone=phone, district="朝阳区",
                                               street="望京街道", category="环境保护/噪声", handling="dispatched",
                                               department="D-ENV", request_type="complaint"), user="t")
-        work_order_history.attach(kb, paths.index_dir, background=False)
-        engine = Engine.open(paths, kb)
+        engine = Engine.open(paths, kb, executor=InlineExecutor())  # the history catches up at once
         try:
             s = engine.suggest("望京这边工地夜里施工噪音很大", phone="(+86) 138-1234-5678", now=NOW,
                                request_type="complaint")
@@ -258,7 +257,7 @@ def test_engine_suggest_output_and_repeat_callers(tmp_path: Path) -> None:
             assert sorted(c["id"] for c in out["similar_open"]) == ["w0", "w1", "w2"]  # open, same street
             assert out["place"]["district"] == "朝阳区"
             # A work order saved on this seat counts in the history at once (apply_changes).
-            history = work_order_history.attached(kb)
+            history = engine.history
             assert history is not None
             before = len(history.similar("望京工地夜里施工噪音太吵", limit=30, min_similarity=0.2))
             _, changes = kb.save_work_order(WorkOrderDraft(
