@@ -41,13 +41,11 @@ def setup_logging(logs_dir: Path) -> None:
 
 
 def open_knowledge_base(db_url: str) -> KnowledgeBase:
-    """Open (upgrading the schema); a fresh install starts on the sample knowledge base."""
-    from kb.sample import load_sample
+    """Open (upgrading the schema); a fresh install starts on the sample knowledge base, loaded whole or
+    not at all. An incomplete safety lexicon is logged here and shown by the window, not rewritten."""
+    from kb.sample import open_and_set_up
 
-    kb = KnowledgeBase.open(db_url)
-    if kb.is_empty():
-        log.info("empty knowledge base: loading the sample")
-        load_sample(kb)
+    kb, _result = open_and_set_up(db_url, sample=True, repair=False)
     return kb
 
 

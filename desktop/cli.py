@@ -92,23 +92,28 @@ def dumps(obj: object) -> str:
 
 # ------------------------------------------------------------------ commands
 def cmd_init(ctx: Context, args: argparse.Namespace) -> int:
-    from kb.sample import load_base_lexicons_if_empty, load_sample
+    """Schema, sample (or with --empty only the safety lexicon and gazetteer) and lexicon repair: all or nothing."""
+    from kb.sample import open_and_set_up
 
-    kb = ctx.kb
-    if args.empty:
-        load_base_lexicons_if_empty(kb)
-        _print(f"已初始化空知识库 (empty knowledge base)：{kb.url}")
-    elif kb.is_empty() or args.force_sample:
-        results = load_sample(kb)
-        summary = "，".join(f"{r.kind} {r.rows}" for r in results)
-        _print(f"已载入示例知识库 (sample knowledge base)：{summary}")
-    else:
-        _print("知识库已有数据，未重复载入示例 (already initialised; use --force-sample to reload)")
-    st = kb.stats()
-    _print(f"数据库 (database)：{kb.url}")
-    _print(f"条目 entries {st.entries}（已发布 published {st.published}）· 承办单位 departments "
-           f"{st.departments} · 话术 scripts {st.scripts} · 修订号 revision {st.revision}")
-    return EXIT_OK
+    kb, result = open_and_set_up(ctx.db_url, sample=not args.empty, force_sample=args.force_sample and not args.empty)
+    try:
+        if result.loaded:
+            summary = "，".join(f"{r.kind} {r.rows}" for r in result.loaded)
+            _print(f"已载入示例知识库 (sample knowledge base)：{summary}")
+        elif args.empty:
+            _print(f"已初始化空知识库 (empty knowledge base)：{kb.url}")
+        else:
+            _print("知识库已有数据，未重复载入示例 (already initialised; use --force-sample to reload)")
+        for line in result.repaired:
+            _print(f"已载入缺少的词库 (loaded what was missing)：{line}")
+        st = kb.stats()
+        _print(f"数据库 (database)：{kb.url}")
+        _print(f"条目 entries {st.entries}（已发布 published {st.published}）· 承办单位 departments "
+               f"{st.departments} · 话术 scripts {st.scripts} · 修订号 revision {st.revision}")
+        _print(result.lexicon.summary())
+    finally:
+        kb.close()
+    return EXIT_OK if result.lexicon.ok else EXIT_ENV
 
 
 def cmd_import(ctx: Context, args: argparse.Namespace) -> int:
@@ -149,16 +154,26 @@ CHECK_LABELS = {"expired": "已过期 expired", "expiring": "30 天内到期 exp
 
 
 def cmd_check(ctx: Context, args: argparse.Namespace) -> int:
+    """Entries and departments to look at; an incomplete safety lexicon comes first and fails the command (3)."""
+    from kb.sample import check_lexicon
+
+    lexicon = check_lexicon(ctx.kb)
     report = ctx.kb.check()
+    code = EXIT_OK if lexicon.ok else EXIT_ENV
     if args.json:
-        _print(dumps([asdict(i) for i in report.items]))
-        return EXIT_OK
+        problems = [{"kind": "lexicon_incomplete", "external_id": "", "title": p, "detail": ""}
+                    for p in lexicon.problems()]
+        _print(dumps(problems + [asdict(i) for i in report.items]))
+        return code
+    _print(lexicon.summary())
     for kind, label in CHECK_LABELS.items():
         items = report.of_kind(kind)
         _print(f"{label}：{len(items)}")
         for item in items:
             _print(f"  {item.external_id}  {item.title}  （{item.detail}）")
-    return EXIT_OK
+    if not lexicon.ok:
+        _print("请运行 huiyin init 补齐随软件提供的警报词库（中心自加的内容会保留）", sys.stderr)
+    return code
 
 
 def cmd_entry(ctx: Context, args: argparse.Namespace) -> int:

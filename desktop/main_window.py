@@ -316,6 +316,21 @@ class MainWindow(QWidget):
 
         Op(self.tasks, self, load).success(loaded).failure(self._report_failure).run()
         self.refresh_status()
+        self._check_safety_lexicon()
+
+    def _check_safety_lexicon(self) -> None:
+        """An incomplete safety lexicon is said loudly at start (and after lexicon edits): red status, log."""
+        from kb.sample import LexiconCheck, check_lexicon
+
+        kb = self.services.kb
+
+        def shown(check: LexiconCheck) -> None:
+            if not check.ok:
+                log.error("%s", check.summary())
+            self.status.set_safety(check.problems())
+
+        Op(self.tasks, self, lambda: check_lexicon(kb)).key("safety_lexicon").success(shown) \
+            .failure(self._report_failure).run()
 
     def start_engine(self, open_engine: Callable[[], SearchEngine]) -> None:
         """Open the engine off the UI thread (it loads jieba), then bring the index up to date."""

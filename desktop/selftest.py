@@ -48,6 +48,14 @@ def run_self_test(paths: AppPaths, settings: Settings, db_url: str) -> int:
         st = kb.stats()
         return {"database": kb.url, "entries": st.entries, "departments": st.departments}
 
+    def safety_lexicon() -> dict[str, Any]:
+        from kb.sample import check_lexicon
+
+        check = check_lexicon(state["kb"])
+        if not check.ok:
+            raise AssertionError(check.summary())
+        return {"alert_kinds": check.alert_kinds, "triggers": check.triggers, "places": check.places}
+
     def build_index() -> dict[str, Any]:
         from concurrent.futures import ThreadPoolExecutor
 
@@ -114,11 +122,14 @@ def run_self_test(paths: AppPaths, settings: Settings, db_url: str) -> int:
             raise AssertionError("editor workspace did not open")
         return {"qt_platform": platform, "grabbed": grabbed, "editor_mode": editor}
 
-    for name, fn in (("open_database", open_kb), ("build_index", build_index), ("search", search),
-                     ("suggest", suggest), ("alert", alert), ("main_window", window)):
-        if not step(name, fn):
+    # An incomplete safety lexicon fails the self-test but does not stop it: the rest is still worth knowing.
+    plan = (("open_database", open_kb, True), ("safety_lexicon", safety_lexicon, False),
+            ("build_index", build_index, True), ("search", search, True), ("suggest", suggest, True),
+            ("alert", alert, True), ("main_window", window, True))
+    for name, fn, fatal in plan:
+        if not step(name, fn) and fatal:
             break
-    report["ok"] = bool(steps) and all(s["ok"] for s in steps.values()) and len(steps) == 6
+    report["ok"] = all(s["ok"] for s in steps.values()) and len(steps) == len(plan)
     engine = state.get("engine")
     if engine is not None:
         engine.close()

@@ -18,7 +18,10 @@ class StatusPanel(QStatusBar):
         self.mode = QLabel()
         self.mode.setObjectName("modeLabel")
         self.mode.hide()
-        for w, name in ((self.mode, "模式"), (self.user, "当前用户"), (self.database, "数据库"),
+        self.safety = QLabel()  # red: the seat's alert lexicon is incomplete (set_safety)
+        self.safety.setObjectName("safetyLabel")
+        self.safety.hide()
+        for w, name in ((self.safety, "警报词库"), (self.mode, "模式"), (self.user, "当前用户"), (self.database, "数据库"),
                         (self.index, "搜索索引"), (self.outbox, "待保存工单")):
             w.setAccessibleName(name)
             self.addPermanentWidget(w)
@@ -37,6 +40,12 @@ class StatusPanel(QStatusBar):
         """The current mode and the key that switches it (editor roles only)."""
         self.mode.setText(text)
         self.mode.setVisible(bool(text))
+
+    def set_safety(self, problems: list[str]) -> None:
+        """Problems of the safety lexicon (kb.sample.check_lexicon), shown until they are fixed."""
+        self.safety.setText(f"⚠ 警报词库不完整：部分紧急情况不会报警（{len(problems)} 项，见提示）" if problems else "")
+        self.safety.setToolTip("\n".join(problems) + "\n请运行 huiyin init 补齐，或在编辑器中恢复" if problems else "")
+        self.safety.setVisible(bool(problems))
 
     def set_outbox(self, count: int) -> None:
         self.outbox.setText(f"待保存工单 {count} 件（自动重试）")

@@ -15,6 +15,8 @@ from desktop.drafts import DraftStore
 from desktop.main_window import MainWindow
 from desktop.selftest import run_self_test
 from kb.paths import AppPaths
+from kb.sample import load_lexicons
+from kb.service import KnowledgeBase
 from kb.settings import Settings
 from tests.desktop.conftest import Env
 
@@ -24,7 +26,19 @@ def test_self_test_passes_on_a_prepared_folder(template_dir: Path, tmp_path: Pat
     root = tmp_path / "selftest"
     shutil.copytree(template_dir, root)
     paths = AppPaths(root)
-    rc = run_self_test(paths, Settings(), f"sqlite:///{paths.db_file}")
+    url = f"sqlite:///{paths.db_file}"
+    # The prepared base has only part of the shipped alert lexicon: the self-test says so and fails,
+    # but still runs every other step.
+    rc = run_self_test(paths, Settings(), url)
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert rc == 1 and not report["ok"]
+    assert "警报词库不完整" in report["steps"]["safety_lexicon"]["error"]
+    assert all(step["ok"] for name, step in report["steps"].items() if name != "safety_lexicon")
+
+    kb = KnowledgeBase.open(url)
+    load_lexicons(kb)
+    kb.close()
+    rc = run_self_test(paths, Settings(), url)
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert rc == 0, report
     assert report["ok"] and report["steps"]["main_window"]["grabbed"]
