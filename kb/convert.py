@@ -194,3 +194,39 @@ def split_list(value: object) -> tuple[str, ...]:
     for sep in ("；", ";", "，", ",", "、", "\n"):
         text = text.replace(sep, "|")
     return tuple(p.strip() for p in text.split("|") if p.strip())
+
+
+TRUE_WORDS = ("是", "启用", "true", "1")
+FALSE_WORDS = ("否", "停用", "false", "0")
+
+
+def parse_bool(value: object, field: str, *, default: bool) -> bool:
+    """是/否, 启用/停用, true/false, 1/0 (an Excel TRUE/FALSE or 1/0 cell too); empty gives ``default``."""
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    text = str(value).strip().lower()
+    if not text:
+        return default
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    raise ValidationError(f"{field}: 应为 是/否、启用/停用、true/false 或 1/0：{value}")
+
+
+def parse_int(value: object, field: str) -> int | None:
+    """An integer (an Excel cell may hold 5.0), or None when empty."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValidationError(f"{field}: 应为整数：{value}")
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise ValidationError(f"{field}: 应为整数：{value}") from None

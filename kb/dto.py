@@ -41,6 +41,24 @@ class Changes:
 
 
 @dataclass(frozen=True)
+class ListCounts:
+    """What storing a list (places, synonyms, words, alert lines) did to its rows."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+
+    @property
+    def written(self) -> bool:
+        return bool(self.created or self.updated or self.deleted)
+
+    def __add__(self, other: ListCounts) -> ListCounts:
+        return ListCounts(self.created + other.created, self.updated + other.updated,
+                          self.unchanged + other.unchanged, self.deleted + other.deleted)
+
+
+@dataclass(frozen=True)
 class DepartmentView:
     id: int
     external_id: str

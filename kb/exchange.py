@@ -1,32 +1,40 @@
-"""Import and export of entries, departments, work orders, scripts and more.
+"""Import and export of entries, departments, work orders, scripts, rules, bulletins and places.
 
-Formats by file suffix: ``.jsonl``, ``.json`` (an array of objects), ``.csv``
-(UTF-8, with or without BOM) and ``.xlsx`` (first sheet, header row). A file
-imports whole or not at all: every row is applied inside one transaction,
-every bad row is collected with its row number, field and reason, and any
-error rolls the whole file back.
+Formats by file suffix: ``.jsonl``, ``.json`` (an array of objects), ``.csv`` (UTF-8 with or
+without BOM, or GBK/GB18030 as Chinese Excel saves it) and ``.xlsx`` (one sheet, the first unless
+named; header row; merged cells read as their value, formulas as the result Excel saved).
+
+A file imports whole or not at all: every row is applied inside one transaction, every bad row is
+collected with its row number, field and reason (all of a row's problems, not only the first), and
+any error rolls the whole file back. An import adds and updates, it never deletes: the rows of a
+list-like kind (places) that the file does not mention are deleted only when a replace is asked
+for. An unchanged row writes nothing and is counted as unchanged. One import runs at a time (a
+second one waits for the first, then finds its rows).
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
+from kb import limits
 from kb import models as m
-from kb.convert import parse_date, parse_datetime, split_list
+from kb.convert import parse_bool, parse_date, parse_datetime, parse_int, split_list
 from kb.dto import Changes, EntryDraft, WorkOrderDraft
 from kb.errors import ImportRejected, RowError, StorageError, ValidationError
-from kb.service import Caches, KnowledgeBase
+from kb.service import Caches, KnowledgeBase, _validate_entry_draft, _validate_work_order
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +70,12 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "bulletins": ("title",),
     "places": ("district",),
 }
+# Kinds whose import can replace the whole list (``replace=True``): rows the file does not name are deleted.
+REPLACEABLE = ("places",)
+KIND_MODELS: dict[str, type[m.Base]] = {
+    "entries": m.Entry, "departments": m.Department, "workorders": m.WorkOrder, "scripts": m.Script,
+    "rules": m.RoutingRule, "bulletins": m.Bulletin, "places": m.Place,
+}
 LIST_FIELDS = {"aliases", "keywords"}
 # Import files written by people often use Chinese headers.
 HEADER_ALIASES = {
@@ -73,6 +87,33 @@ HEADER_ALIASES = {
     "地址": "address", "办公时间": "hours", "核实日期": "last_verified",
 }
 
+# One field of an import file holds at most this many characters. The longest answer scripts are a
+# few thousand; a 10 MB cell is a mistake (and would take a minute to index).
+MAX_FIELD_CHARS = 20_000
+# pg_advisory_xact_lock key held by every import: "import" in ASCII.
+IMPORT_LOCK_KEY = 0x696D706F7274
+# How long an import waits for another one to finish (below PostgreSQL's statement timeout).
+IMPORT_LOCK_WAIT_S = 15.0
+
+
+def _bool_field(value: object, name: str) -> object:
+    return parse_bool(value, name, default=False)
+
+
+# Field → parser (raises ValidationError) checked on every row, so a row lists all its problems.
+FIELD_PARSERS: dict[str, Callable[[object, str], object]] = {
+    **dict.fromkeys(("valid_from", "valid_to", "last_verified"), parse_date),
+    **dict.fromkeys(("received_at", "due_at", "starts_at", "ends_at"), parse_datetime),
+    **dict.fromkeys(("active", "pinned", "returned"), _bool_field),
+    "priority": parse_int,
+}
+# Fields whose length the service checks after changing them (a phone number is normalised first).
+LENGTH_CHECKED_LATER = {("workorders", "phone")}
+# Kinds whose rows name a department that must exist already (departments name their parent in the file).
+DEPARTMENT_REFERENCES = ("entries", "rules", "workorders")
+
+Rows = list[tuple[int, dict[str, Any]]]
+
 
 @dataclass
 class ImportResult:
@@ -81,8 +122,18 @@ class ImportResult:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    deleted: int = 0
     dry_run: bool = False
     changes: Changes = field(default_factory=Changes)
+    notes: list[str] = field(default_factory=list)  # what the user should know: encoding, sheet, ignored columns
+
+
+@dataclass
+class ImportTable:
+    """The rows of a file as (row number, record), and what the user should know about reading it."""
+
+    rows: Rows
+    notes: list[str] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------- reading
@@ -93,49 +144,121 @@ def detect_format(path: Path) -> str:
     return suffix
 
 
-def read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
+def read_rows(path: Path) -> Rows:
     """Rows of a file as (row number, record). CSV/XLSX count the header as row 1."""
+    return read_table(path).rows
+
+
+def read_table(path: Path, *, sheet: str | None = None) -> ImportTable:
+    """Read an import file; ``sheet`` names the Excel sheet (default: the first).
+
+    Raises ValidationError for a missing file, a folder, an unknown format or encoding, an empty
+    file; ImportRejected listing the bad rows (unreadable lines, oversized fields, Excel cells that
+    cannot be read as one value).
+    """
+    if path.is_dir():
+        raise ValidationError(f"path: 这是一个文件夹，不是文件：{path}")
     fmt = detect_format(path)
     if not path.exists():
-        raise StorageError(f"文件不存在：{path}")
+        raise ValidationError(f"path: 文件不存在：{path}")
+    if sheet and fmt != "xlsx":
+        raise ValidationError("sheet: 只有 Excel (xlsx) 文件有工作表")
     try:
-        if fmt == "jsonl":
-            return list(_read_jsonl(path))
-        if fmt == "json":
-            return _read_json(path)
-        if fmt == "csv":
-            return _read_csv(path)
-        return _read_xlsx(path)
-    except UnicodeDecodeError as exc:
-        raise ValidationError(f"encoding: 文件不是 UTF-8 编码：{exc}") from exc
+        if fmt == "xlsx":
+            table = _read_xlsx(path, sheet)
+        else:
+            content, note = _decode(path.read_bytes(), path)
+            reader = {"jsonl": _read_jsonl, "json": _read_json, "csv": _read_csv}[fmt]
+            table = reader(content)
+            if note:
+                table.notes.insert(0, note)
     except OSError as exc:
         raise StorageError(f"无法读取文件 {path}：{exc}") from exc
+    _check_sizes(table.rows)
+    if not table.rows:
+        where = f"工作表「{sheet}」" if sheet else "文件"
+        raise ValidationError(f"{where}中没有数据行（空的，或只有表头）：{path.name}")
+    return table
 
 
-def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    errors: list[RowError] = []
-    rows: list[tuple[int, dict[str, Any]]] = []
-    with path.open(encoding="utf-8-sig") as fh:
-        for n, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                errors.append(RowError(n, "json", f"不是合法的 JSON：{exc.msg}"))
-                continue
-            if not isinstance(obj, dict):
-                errors.append(RowError(n, "json", "每行应为一个 JSON 对象"))
-                continue
-            rows.append((n, obj))
+def sheet_names(path: Path) -> list[str]:
+    """The sheets of an Excel file, in order (empty for other formats and unreadable files)."""
+    if path.suffix.lower() != ".xlsx" or not path.is_file():
+        return []
+    import zipfile
+
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        wb = load_workbook(path, read_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError):
+        return []
+    try:
+        return list(wb.sheetnames)
+    finally:
+        wb.close()
+
+
+def _decode(data: bytes, path: Path) -> tuple[str, str]:
+    """The text of a file and a note on its encoding: UTF-8 (BOM optional), UTF-16 with BOM, or GB18030."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16"), "文件按 UTF-16 编码读取"
+    try:
+        return data.decode("utf-8-sig"), ""
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030"), "文件按 GBK/GB18030 编码读取（中文版 Excel 保存 CSV 的默认编码）"
+    except UnicodeDecodeError as exc:
+        raise ValidationError(
+            f"encoding: 无法识别文件编码（既不是 UTF-8，也不是 GBK/GB18030）：{path.name}。请用 Excel 打开，"
+            "「文件 → 另存为」，保存类型选「CSV UTF-8（逗号分隔）」后再导入") from exc
+
+
+def _check_sizes(rows: Rows) -> None:
+    errors = [RowError(n, str(key), _too_long(value))
+              for n, rec in rows for key, value in rec.items() if _length(value) > MAX_FIELD_CHARS]
     if errors:
         raise ImportRejected(errors)
-    return iter(rows)
 
 
-def _read_json(path: Path) -> list[tuple[int, dict[str, Any]]]:
+def _length(value: object) -> int:
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, list | tuple):
+        return sum(len(str(v)) for v in value)
+    return 0
+
+
+def _too_long(value: object) -> str:
+    size = f"{_length(value)} 字" if value is not None else f"超过 {csv.field_size_limit()} 字"
+    return f"内容过长（{size}），一个字段最多 {MAX_FIELD_CHARS} 字：请检查是否粘贴错了内容"
+
+
+def _read_jsonl(content: str) -> ImportTable:
+    errors: list[RowError] = []
+    rows: Rows = []
+    for n, line in enumerate(content.split("\n"), start=1):  # not splitlines(): U+2028 may be inside a string
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            errors.append(RowError(n, "json", f"不是合法的 JSON：{exc.msg}"))
+            continue
+        if not isinstance(obj, dict):
+            errors.append(RowError(n, "json", "每行应为一个 JSON 对象"))
+            continue
+        rows.append((n, obj))
+    if errors:
+        raise ImportRejected(errors)
+    return ImportTable(rows)
+
+
+def _read_json(content: str) -> ImportTable:
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
+        data = json.loads(content) if content.strip() else []
     except json.JSONDecodeError as exc:
         raise ImportRejected([RowError(exc.lineno, "json", f"不是合法的 JSON：{exc.msg}")]) from exc
     if isinstance(data, dict):  # {"entries": [...]} is accepted too
@@ -146,46 +269,123 @@ def _read_json(path: Path) -> list[tuple[int, dict[str, Any]]]:
     bad = [RowError(i, "json", "应为 JSON 对象") for i, o in enumerate(data, 1) if not isinstance(o, dict)]
     if bad:
         raise ImportRejected(bad)
-    return list(enumerate(data, start=1))
+    return ImportTable(list(enumerate(data, start=1)))
 
 
 def _normalise_header(name: object) -> str:
     key = str(name or "").strip().lstrip("\ufeff")
-    return HEADER_ALIASES.get(key, key)
+    if key in HEADER_ALIASES:
+        return HEADER_ALIASES[key]
+    return key.lower() if key.isascii() else key
 
 
-def _read_csv(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(fh)
-        header = [_normalise_header(h) for h in next(reader, [])]
-        rows = []
-        for n, values in enumerate(reader, start=2):
-            if not any(v.strip() for v in values):
-                continue
-            rows.append((n, dict(zip(header, values, strict=False))))
-    return rows
+def _header(cells: Iterable[object]) -> list[str]:
+    """Field names of a header row; two columns naming one field are refused."""
+    names = [_normalise_header(c) for c in cells]
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name and name in seen:
+            raise ValidationError(f"header: 表头第 {seen[name] + 1} 列和第 {i + 1} 列是同一个字段 {name}，"
+                                  "请删掉其中一列")
+        seen[name] = i
+    return names
 
 
-def _read_xlsx(path: Path) -> list[tuple[int, dict[str, Any]]]:
+def _read_csv(content: str) -> ImportTable:
+    first_line = content.split("\n", 1)[0]
+    delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
+    reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter)
+    rows: Rows = []
+    n = 0  # records read (the header is record 1): a csv.Error is about record n + 1
+    try:
+        header = _header(next(reader, []))
+        n = 1
+        for values in reader:
+            n += 1
+            if any(v.strip() for v in values):
+                rows.append((n, {h: v for h, v in zip(header, values, strict=False) if h}))
+    except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise ImportRejected([RowError(n + 1, "-", _too_long(None))]) from None
+        raise ImportRejected([RowError(n + 1, "csv", f"CSV 格式错误：{exc}")]) from None
+    return ImportTable(rows)
+
+
+def _read_xlsx(path: Path, sheet: str | None) -> ImportTable:
     import zipfile
 
     from openpyxl import load_workbook
+    from openpyxl.cell.cell import ERROR_CODES
+    from openpyxl.utils import get_column_letter
     from openpyxl.utils.exceptions import InvalidFileException
 
-    try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError) as exc:
+    try:  # not read-only: merged ranges are known only to a fully loaded sheet
+        wb = load_workbook(path, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError) as exc:
         raise ValidationError(f"format: 不是有效的 Excel (xlsx) 文件：{exc}") from exc
+    names = wb.sheetnames
+    notes: list[str] = []
+    if sheet is not None and sheet not in names:
+        raise ValidationError(f"sheet: 没有名为「{sheet}」的工作表（有：{'、'.join(names)}）")
+    ws = wb[sheet] if sheet is not None else wb.worksheets[0]
+    if sheet is None and len(names) > 1:
+        others = "、".join(f"「{n}」" for n in names[1:])
+        notes.append(f"只读取了第一个工作表「{ws.title}」；{others} 未读取（可以指定要读取的工作表）")
+    grid = [list(r) for r in ws.iter_rows(values_only=True)]
+    if not grid:
+        return ImportTable([], notes)
+    header = _header(grid[0])
+    errors: list[RowError] = []
+
+    def field_of(col: int) -> str:
+        return header[col - 1] if col - 1 < len(header) and header[col - 1] else get_column_letter(col)
+
+    for rng in ws.merged_cells.ranges:
+        if rng.min_row == 1:
+            raise ValidationError(f"header: 表头的 {rng.coord} 是合并单元格：第 1 行应是表头，每一列各有一个字段名，"
+                                  "请取消合并（或删掉表头上方的标题行）")
+        if rng.min_col != rng.max_col:
+            fields = "、".join(field_of(c) for c in range(rng.min_col, rng.max_col + 1))
+            errors.append(RowError(rng.min_row, field_of(rng.min_col),
+                                   f"{rng.coord} 是跨列的合并单元格（{fields}），无法判断值属于哪一列：请取消合并"))
+            continue
+        value = grid[rng.min_row - 1][rng.min_col - 1]
+        for r in range(rng.min_row + 1, rng.max_row + 1):  # a merged block reads as its value in every row
+            grid[r - 1][rng.min_col - 1] = value
+    for (r, c), formula in _formula_cells(path, ws.title).items():
+        if r > 1 and grid[r - 1][c - 1] is None:
+            errors.append(RowError(r, field_of(c), f"单元格 {get_column_letter(c)}{r} 是公式 {formula}，但文件中"
+                                   "没有保存计算结果（文件由程序生成，未在 Excel/WPS 中打开保存过）：请用 Excel/WPS "
+                                   "打开后保存一次，或把公式复制后「粘贴为数值」"))
+    rows: Rows = []
+    for r, values in enumerate(grid[1:], start=2):
+        for c, v in enumerate(values, start=1):
+            if isinstance(v, str) and v in ERROR_CODES:
+                errors.append(RowError(r, field_of(c), f"单元格 {get_column_letter(c)}{r} 的公式结果是错误值 {v}"))
+        if all(v is None or str(v).strip() == "" for v in values):
+            continue
+        rows.append((r, {h: ("" if v is None else v) for h, v in zip(header, values, strict=False) if h}))
+    if errors:
+        raise ImportRejected(sorted(errors, key=lambda e: (e.row, e.field)))
+    if not rows and sheet is None and len(names) > 1:
+        raise ValidationError(f"sheet: 第一个工作表「{ws.title}」中没有数据行：请指定要读取的工作表"
+                              f"（文件中的工作表：{'、'.join(names)}）")
+    return ImportTable(rows, notes)
+
+
+def _formula_cells(path: Path, title: str) -> dict[tuple[int, int], str]:
+    """(row, column) → formula of every formula cell of a sheet (a second, streaming read)."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True, data_only=False)
     try:
-        ws = wb.worksheets[0]
-        it = ws.iter_rows(values_only=True)
-        header = [_normalise_header(h) for h in next(it, ())]
-        rows = []
-        for n, values in enumerate(it, start=2):
-            if all(v is None or str(v).strip() == "" for v in values):
-                continue
-            rows.append((n, {h: ("" if v is None else v) for h, v in zip(header, values, strict=False) if h}))
-        return rows
+        found: dict[tuple[int, int], str] = {}
+        for row in wb[title].iter_rows():
+            for cell in row:
+                if getattr(cell, "data_type", "") == "f":
+                    formula = cell.value
+                    found[(cell.row, cell.column)] = str(getattr(formula, "text", formula))
+        return found
     finally:
         wb.close()
 
@@ -241,7 +441,7 @@ def work_order_draft(rec: Mapping[str, Any]) -> WorkOrderDraft:
         entry=_text(rec, "entry"),
         due_at=parse_datetime(rec.get("due_at"), "due_at"),
         status=_text(rec, "status"),
-        returned=_text(rec, "returned").lower() in ("1", "true", "yes", "是"),
+        returned=parse_bool(rec.get("returned"), "returned", default=False),
         seat=_text(rec, "seat"),
     )
 
@@ -249,11 +449,12 @@ def work_order_draft(rec: Mapping[str, Any]) -> WorkOrderDraft:
 class _Importer:
     """Applies the rows of one kind inside one session, collecting row errors."""
 
-    def __init__(self, kb: KnowledgeBase, s: Session, kind: str, user: str) -> None:
-        self.kb, self.s, self.kind, self.user = kb, s, kind, user
+    def __init__(self, kb: KnowledgeBase, s: Session, kind: str, user: str, *, replace: bool = False) -> None:
+        self.kb, self.s, self.kind, self.user, self.replace = kb, s, kind, user, replace
         self.caches = Caches(s)
         self.result = ImportResult(kind=kind, rows=0)
         self.upserted: set[int] = set()
+        self.missing_departments: dict[str, list[int]] = {}  # reference → rows naming it
 
     def count(self, created: bool, changed: bool) -> None:
         if created:
@@ -263,14 +464,65 @@ class _Importer:
         else:
             self.result.unchanged += 1
 
-    def entries(self, rows: list[tuple[int, dict[str, Any]]], errors: list[RowError]) -> None:
+    def precheck(self, n: int, rec: dict[str, Any], errors: list[RowError]) -> bool:
+        """Check every field of a row on its own; False (problems added to ``errors``) when it cannot be saved.
+
+        The service stops at a row's first problem; this finds the others: values that do not parse,
+        values too long for their column, a department that does not exist.
+        """
+        found: list[RowError] = []
+        for key, parse in FIELD_PARSERS.items():
+            if key in rec and key in KIND_FIELDS[self.kind]:
+                try:
+                    parse(rec[key], key)
+                except ValidationError as exc:
+                    found.append(RowError(n, exc.field or key, exc.reason))
+        sized = {k: v.strip() for k, v in rec.items()
+                 if isinstance(v, str) and k in KIND_FIELDS[self.kind] and (self.kind, k) not in LENGTH_CHECKED_LATER}
+        found.extend(RowError(n, key, reason) for key, reason in limits.problems(KIND_MODELS[self.kind], sized))
+        missing = False
+        if self.kind in DEPARTMENT_REFERENCES:
+            ref = _text(rec, "department")
+            if ref and ref not in self.caches.departments:
+                self.missing_departments.setdefault(ref, []).append(n)
+                missing = True
+        empty = {f for f in REQUIRED[self.kind] if not _text(rec, f)}  # reported by _check_required
+        if found or missing or empty:
+            bad = {e.field for e in found} | empty | ({"department"} if missing else set())
+            found.extend(self.draft_problems(n, rec, bad))
+            errors.extend(found)
+            return False
+        return True
+
+    def draft_problems(self, n: int, rec: dict[str, Any], bad: set[str]) -> list[RowError]:
+        """The service's own check of a row already known to be bad, on its other fields.
+
+        The fields already reported are left out, or stood in for where the check needs a value.
+        """
+        clean: dict[str, Any] = {k: v for k, v in rec.items() if k not in bad}
+        clean.update(dict.fromkeys(set(REQUIRED[self.kind]) & bad, "-"))
+        if "received_at" in bad:
+            clean["received_at"] = datetime(2000, 1, 1)
+        try:
+            if self.kind == "entries":
+                _validate_entry_draft(entry_draft(clean))
+            elif self.kind == "workorders":
+                _validate_work_order(work_order_draft(clean))
+        except ValidationError as exc:
+            return [RowError(n, exc.field or "-", exc.reason)]
+        return []
+
+    def entries(self, rows: Rows, errors: list[RowError]) -> None:
         for start in range(0, len(rows), 1000):
             chunk = rows[start: start + 1000]
             exts = [_text(r, "external_id") for _, r in chunk if _text(r, "external_id")]
+            # Locked (PostgreSQL): an editor's save in flight is waited for, then built upon.
             existing = {e.external_id: e for e in self.s.scalars(
-                select(m.Entry).where(m.Entry.external_id.in_(exts)))} if exts else {}
+                select(m.Entry).where(m.Entry.external_id.in_(exts)).with_for_update(of=m.Entry))} if exts else {}
             saved: list[tuple[m.Entry, str, str]] = []
             for n, rec in chunk:
+                if not self.precheck(n, rec, errors):
+                    continue
                 try:
                     draft = entry_draft(rec)
                     row = existing.get(draft.external_id)
@@ -284,11 +536,11 @@ class _Importer:
             self.kb.finish_entries(self.s, saved, user=self.user)
             self.upserted.update(e.id for e, _, _ in saved)
 
-    def departments(self, rows: list[tuple[int, dict[str, Any]]], errors: list[RowError]) -> None:
+    def departments(self, rows: Rows, errors: list[RowError]) -> None:
         # Parents may come later in the file: retry deferred rows until no progress.
-        pending = rows
+        pending = [(n, rec) for n, rec in rows if self.precheck(n, rec, errors)]
         while pending:
-            deferred: list[tuple[int, dict[str, Any]]] = []
+            deferred: Rows = []
             last_errors: list[RowError] = []
             for n, rec in pending:
                 parent = _text(rec, "parent")
@@ -307,10 +559,12 @@ class _Importer:
                 return
             pending = deferred
 
-    def generic(self, rows: list[tuple[int, dict[str, Any]]], errors: list[RowError], model: type[Any],
+    def generic(self, rows: Rows, errors: list[RowError], model: type[Any],
                 key: Callable[[dict[str, Any]], str], apply: Callable[[dict[str, Any]], bool]) -> None:
         """Rows of a kind without versions; ``key`` gives the identity looked up before ``apply``."""
         for n, rec in rows:
+            if not self.precheck(n, rec, errors):
+                continue
             try:
                 ident = key(rec)
                 column = model.id if model is m.WorkOrder else model.external_id
@@ -319,17 +573,33 @@ class _Importer:
             except ValidationError as exc:
                 errors.append(RowError(n, exc.field or "-", exc.reason))
 
-    def run(self, rows: list[tuple[int, dict[str, Any]]]) -> list[RowError]:
+    def places(self, rows: Rows, errors: list[RowError]) -> None:
+        from kb.place import Gazetteer
+
+        good = [(n, rec) for n, rec in rows if self.precheck(n, rec, errors)]
+        try:
+            records = Gazetteer([r for _, r in good]).records()  # validates every record, with record numbers
+        except ImportRejected as exc:  # renumber to file rows
+            errors.extend(RowError(good[e.row - 1][0], e.field, e.reason) for e in exc.errors)
+            return
+        if errors:
+            return
+        counts = self.kb.apply_places(self.s, records, user=self.user, replace=self.replace)
+        self.result.created, self.result.updated = counts.created, counts.updated
+        self.result.unchanged, self.result.deleted = counts.unchanged, counts.deleted
+
+    def run(self, rows: Rows) -> list[RowError]:
         errors = _check_required(self.kind, rows)
         self.result.rows = len(rows)
         if self.kind == "entries":
             self.entries(rows, errors)
         elif self.kind == "departments":
             self.departments(rows, errors)
+        elif self.kind == "places":
+            self.places(rows, errors)
         elif self.kind == "workorders":
             def save_work_order(r: dict[str, Any]) -> bool:
-                self.kb.upsert_work_order(self.s, work_order_draft(r), user=self.user, caches=self.caches)
-                return True
+                return self.kb.upsert_work_order(self.s, work_order_draft(r), user=self.user, caches=self.caches)[1]
 
             self.generic(rows, errors, m.WorkOrder, lambda r: work_order_draft(r).id, save_work_order)
         elif self.kind == "scripts":
@@ -337,19 +607,39 @@ class _Importer:
                          lambda r: self.kb.upsert_script(self.s, r, user=self.user)[1])
         elif self.kind == "rules":
             self.generic(rows, errors, m.RoutingRule, lambda r: _text(r, "external_id"),
-                         lambda r: bool(self.kb.upsert_rule(self.s, r, self.caches, user=self.user)))
+                         lambda r: self.kb.upsert_rule(self.s, r, self.caches, user=self.user)[1])
         elif self.kind == "bulletins":
             self.generic(rows, errors, m.Bulletin, lambda r: _text(r, "external_id"),
-                         lambda r: bool(self.kb.upsert_bulletin(self.s, r)))
+                         lambda r: self.kb.upsert_bulletin(self.s, r)[1])
         else:
             raise ValidationError(f"kind: 未知的导入类型：{self.kind}")
+        errors.extend(self.department_errors())
         first: dict[tuple[int, str], RowError] = {}
         for e in errors:  # one message per row and field (a required field also fails validation)
             first.setdefault((e.row, e.field), e)
         return sorted(first.values(), key=lambda e: (e.row, e.field))
 
+    def department_errors(self) -> list[RowError]:
+        """Unknown departments, one line each (not one per row); one hint when none are imported yet."""
+        if not self.missing_departments:
+            return []
+        if not self.caches.departments:
+            rows = sorted(n for ns in self.missing_departments.values() for n in ns)
+            return [RowError(rows[0], "department",
+                             f"知识库中还没有承办单位，{len(rows)} 行填写的承办单位都找不到：请先导入承办单位"
+                             "（huiyin import 承办单位文件 --kind departments，或在导入向导中选「承办单位」），"
+                             "再导入本文件")]
+        out = []
+        for ref, rows in self.missing_departments.items():
+            where = ""
+            if len(rows) > 1:
+                shown = "、".join(str(n) for n in rows[:8]) + ("…" if len(rows) > 8 else "")
+                where = f"（共 {len(rows)} 行：第 {shown} 行）"
+            out.append(RowError(rows[0], "department", f"承办单位不存在：{ref}{where}"))
+        return out
 
-def _check_required(kind: str, rows: list[tuple[int, dict[str, Any]]]) -> list[RowError]:
+
+def _check_required(kind: str, rows: Rows) -> list[RowError]:
     errors: list[RowError] = []
     seen: dict[str, int] = {}
     for n, rec in rows:
@@ -365,59 +655,125 @@ def _check_required(kind: str, rows: list[tuple[int, dict[str, Any]]]) -> list[R
     return errors
 
 
-def guess_kind(rows: list[tuple[int, dict[str, Any]]]) -> str:
+def _columns(rows: Rows) -> list[str]:
+    """The field names of the rows (a CSV/XLSX header; every key found in JSON), in file order."""
+    return list(dict.fromkeys(k for _, r in rows for k in r))
+
+
+def _field_list(kind: str) -> str:
+    chinese = {f: [h for h, v in HEADER_ALIASES.items() if v == f] for f in KIND_FIELDS[kind]}
+    return "、".join(f + (f"（{'/'.join(chinese[f])}）" if chinese[f] else "") for f in KIND_FIELDS[kind])
+
+
+def _check_columns(kind: str, rows: Rows) -> list[str]:
+    """Notes on the columns; ValidationError when none is known or a required one is missing."""
+    columns = _columns(rows)
+    known = [c for c in columns if c in KIND_FIELDS[kind]]
+    if not known:
+        raise ValidationError(
+            f"header: 表头没有可识别的字段（{'、'.join(columns[:12]) or '空'}）。{kind} 的字段：{_field_list(kind)}")
+    missing = [f for f in REQUIRED[kind] if f not in columns]
+    if missing:
+        raise ValidationError(f"header: 缺少必填列 {'、'.join(missing)}（文件中的列：{'、'.join(columns[:12])}）。"
+                              f"{kind} 的字段：{_field_list(kind)}")
+    unknown = [c for c in columns if c not in KIND_FIELDS[kind]]
+    return [f"忽略了无法识别的列：{'、'.join(unknown)}"] if unknown else []
+
+
+def guess_kind(rows: Rows) -> str:
     """Guess the kind from the header: the kind whose fields the rows cover best."""
-    keys = set().union(*(r.keys() for _, r in rows[:50])) if rows else set()
+    keys = set(_columns(rows[:50]))
     best = max(KIND_FIELDS, key=lambda k: (len(keys & set(REQUIRED[k])) == len(REQUIRED[k]),
                                            len(keys & set(KIND_FIELDS[k]))))
+    if not keys & set(KIND_FIELDS[best]):
+        raise ValidationError(f"header: 表头没有可识别的字段（{'、'.join(sorted(keys)[:12]) or '空'}），"
+                              "无法判断数据类型：请使用字段名或中文表头，并选择导入类型")
     return best
 
 
-def import_rows(kb: KnowledgeBase, kind: str, rows: list[tuple[int, dict[str, Any]]], *, user: str,
-                dry_run: bool = False) -> ImportResult:
-    """Apply ``rows`` of ``kind`` in one transaction; raise ImportRejected listing every bad row."""
-    if kind == "places":
-        from kb.place import Gazetteer
+def _lock_imports(s: Session) -> None:
+    """Take the import lock for this transaction: one import at a time, a second one waits for the first.
 
-        records = [r for _, r in rows]
-        try:
-            Gazetteer(records)  # validates every record, with record numbers
-        except ImportRejected as exc:  # renumber to file rows
-            numbers = [n for n, _ in rows]
-            raise ImportRejected([RowError(numbers[e.row - 1], e.field, e.reason) for e in exc.errors]) from None
-        if not dry_run:
-            kb.set_places(records, user=user)
-        return ImportResult(kind=kind, rows=len(rows), updated=len(rows), dry_run=dry_run)
+    PostgreSQL: a transaction-scoped advisory lock, waited for up to IMPORT_LOCK_WAIT_S. SQLite: the
+    write lock (``BEGIN IMMEDIATE``, waited for up to the busy timeout), unless the session joins a
+    transaction that has begun already.
+    """
+    conn = s.connection()
+    if conn.dialect.name == "postgresql":
+        s.execute(text(f"SET LOCAL lock_timeout = '{int(IMPORT_LOCK_WAIT_S * 1000)}ms'"))
+        s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": IMPORT_LOCK_KEY})
+        s.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
+    elif conn.dialect.name == "sqlite":
+        raw = conn.connection.dbapi_connection
+        if raw is not None and not getattr(raw, "in_transaction", True):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _database_error(exc: DBAPIError) -> Exception:
+    """A database failure during an import, as a message that says what happened (nothing was changed)."""
+    code = getattr(exc.orig, "sqlstate", None)
+    reason = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
+    if code == "55P03" or "database is locked" in reason:
+        return StorageError("另一个导入正在进行（或知识库正被保存），请等它完成后重试；本次导入未做任何更改")
+    if code in ("40001", "40P01"):  # serialization failure, deadlock
+        return StorageError("数据同时被他人修改，请重试；本次导入未做任何更改")
+    if isinstance(exc, IntegrityError):
+        return ValidationError(f"数据冲突：{reason}。可能是他人刚好同时保存了相同的记录（请重试），"
+                               "或文件中的编号与知识库中已有的记录冲突；本次导入未做任何更改")
+    return StorageError(f"数据库错误 (database)：{reason}；本次导入未做任何更改")
+
+
+def import_rows(kb: KnowledgeBase, kind: str, rows: Rows, *, user: str, dry_run: bool = False,
+                replace: bool = False) -> ImportResult:
+    """Apply ``rows`` of ``kind`` in one transaction; raise ImportRejected listing every bad row.
+
+    ``replace`` (list-like kinds only, see REPLACEABLE) deletes the rows the file does not name;
+    the result counts them in ``deleted``, a dry run too.
+    """
     if kind not in KIND_FIELDS:
         raise ValidationError(f"kind: 未知的导入类型：{kind}（可选 {', '.join(KIND_FIELDS)}）")
+    if replace and kind not in REPLACEABLE:
+        raise ValidationError(f"replace: 只有{'、'.join(REPLACEABLE)}可以整表替换；{kind} 的导入只新增和更新，"
+                              "不删除文件中没有的记录")
+    if not rows:
+        raise ValidationError("没有数据行：文件是空的，或只有表头")
+    notes = _check_columns(kind, rows)
     s = kb._sessions()
     try:
-        importer = _Importer(kb, s, kind, user)
+        _lock_imports(s)
+        importer = _Importer(kb, s, kind, user, replace=replace)
         errors = importer.run(rows)
         if errors:
             s.rollback()
             raise ImportRejected(errors)
         result = importer.result
         result.dry_run = dry_run
+        result.notes = notes
         if dry_run:
             s.rollback()
             return result
         s.commit()
+    except DBAPIError as exc:
+        s.rollback()
+        raise _database_error(exc) from exc
     except BaseException:
         s.rollback()
         raise
     finally:
         s.close()
     result.changes = Changes(entries_upserted=frozenset(importer.upserted),
-                             departments=kind in ("departments", "rules"), rules=kind == "rules",
+                             departments=kind in ("departments", "rules"), rules=kind in ("rules", "places"),
                              scripts=kind == "scripts", revision=kb.revision())
     return result
 
 
 def import_file(kb: KnowledgeBase, path: Path, *, kind: str | None = None, user: str = "import",
-                dry_run: bool = False) -> ImportResult:
-    rows = read_rows(path)
-    return import_rows(kb, kind or guess_kind(rows), rows, user=user, dry_run=dry_run)
+                dry_run: bool = False, replace: bool = False, sheet: str | None = None) -> ImportResult:
+    table = read_table(path, sheet=sheet)
+    result = import_rows(kb, kind or guess_kind(table.rows), table.rows, user=user, dry_run=dry_run,
+                         replace=replace)
+    result.notes[:0] = table.notes
+    return result
 
 
 # ------------------------------------------------------------------- exporting

@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, func, insert, inspect, or_, select, text
+from sqlalchemy import Connection, Engine, and_, func, insert, inspect, or_, select, text
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,7 @@ from kb.convert import (
     draft_from_snapshot,
     entry_snapshot,
     entry_view,
+    parse_bool,
     parse_date,
     parse_datetime,
     rule_view,
@@ -41,6 +42,7 @@ from kb.dto import (
     EntryVersionView,
     EntryView,
     KbStats,
+    ListCounts,
     RoutingRuleView,
     ScriptView,
     WorkOrderDraft,
@@ -246,6 +248,14 @@ class KnowledgeBase:
         limits.check(m.Entry, {"updated_by": user}, field="user")
         if entry is None and draft.external_id and defer is None:  # bulk callers look up in batches
             entry = s.scalar(select(m.Entry).where(m.Entry.external_id == draft.external_id))
+        if entry is not None and entry.id is not None and defer is None:
+            # Lock the row (PostgreSQL): a save of this entry in flight elsewhere is waited for and what it
+            # committed is read, so the loser of a race gets the conflict, never a duplicate version.
+            current = s.scalar(select(m.Entry.revision).where(m.Entry.id == entry.id).with_for_update())
+            if current is None:
+                raise NotFound(f"知识条目 (entry) 已被删除：{entry.external_id}")
+            if current != entry.revision:
+                s.refresh(entry)
         if entry is not None and expected_revision is not None and entry.revision != expected_revision:
             raise ConflictError(
                 f"条目「{entry.title}」已被 {entry.updated_by or '他人'} 于 {entry.updated_at:%H:%M:%S} 修改",
@@ -491,7 +501,7 @@ class KnowledgeBase:
             "hours": str(data.get("hours") or ""),
             "address": str(data.get("address") or ""),
             "last_verified": parse_date(data.get("last_verified"), "last_verified"),
-            "active": _as_bool(data.get("active", True)),
+            "active": parse_bool(data.get("active"), "active", default=True),
         }
         limits.check(m.Department, {"external_id": ext, "updated_by": user, **values})
         now = self._now()
@@ -592,27 +602,30 @@ class KnowledgeBase:
                                updated_at=r.updated_at) for r in s.scalars(q)]
 
     # ------------------------------------------------------------- bulletins
-    def upsert_bulletin(self, s: Session, data: Mapping[str, Any]) -> m.Bulletin:
+    def upsert_bulletin(self, s: Session, data: Mapping[str, Any]) -> tuple[m.Bulletin, bool]:
+        """Create or update a bulletin; returns (bulletin, changed): an unchanged one writes nothing."""
         data = limits.clean(dict(data))
         ext = str(data.get("external_id") or "").strip()
         row = s.scalar(select(m.Bulletin).where(m.Bulletin.external_id == ext)) if ext else None
         starts = parse_datetime(data.get("starts_at"), "starts_at") or self._now()
         values = {"title": str(data.get("title") or "").strip(), "body": str(data.get("body") or ""),
                   "starts_at": starts, "ends_at": parse_datetime(data.get("ends_at"), "ends_at"),
-                  "pinned": _as_bool(data.get("pinned", False))}
+                  "pinned": parse_bool(data.get("pinned"), "pinned", default=False)}
         if not values["title"]:
             raise ValidationError("title: 不能为空")
         limits.check(m.Bulletin, {"external_id": ext, **values})
         if row is None:
             row = m.Bulletin(external_id=ext, **values)
             s.add(row)
+        elif all(getattr(row, k) == v for k, v in values.items()):
+            return row, False
         else:
             for k, v in values.items():
                 setattr(row, k, v)
         s.flush()
         if not row.external_id:
             row.external_id = f"B-{row.id:04d}"
-        return row
+        return row, True
 
     def bulletins(self, *, active_at: datetime | None = None) -> list[BulletinView]:
         with self.session() as s:
@@ -626,7 +639,8 @@ class KnowledgeBase:
 
     # -------------------------------------------------------- routing rules
     def upsert_rule(self, s: Session, data: Mapping[str, Any], caches: Caches, *, user: str = "import"
-                    ) -> m.RoutingRule:
+                    ) -> tuple[m.RoutingRule, bool]:
+        """Create or update a routing rule; returns (rule, changed): an unchanged one writes nothing."""
         data = limits.clean(dict(data))
         ext = str(data.get("external_id") or "").strip()
         dept = self._resolve_department(str(data.get("department") or ""), caches)
@@ -639,12 +653,14 @@ class KnowledgeBase:
         values = {"department_id": dept.id, "category": str(data.get("category") or ""),
                   "keywords": list(split_list(data.get("keywords"))), "district": str(data.get("district") or ""),
                   "priority": priority, "note": str(data.get("note") or ""),
-                  "active": _as_bool(data.get("active", True))}
+                  "active": parse_bool(data.get("active"), "active", default=True)}
         limits.check(m.RoutingRule, {"external_id": ext, **values})
         row = s.scalar(select(m.RoutingRule).where(m.RoutingRule.external_id == ext)) if ext else None
         if row is None:
             row = m.RoutingRule(external_id=ext, **values)
             s.add(row)
+        elif all(getattr(row, k) == v for k, v in values.items()):
+            return row, False
         else:
             for k, v in values.items():
                 setattr(row, k, v)
@@ -652,11 +668,11 @@ class KnowledgeBase:
         if not row.external_id:
             row.external_id = f"R-{row.id:04d}"
         self._audit(s, user, "save", "routing_rule", row.external_id, {"department": dept.external_id})
-        return row
+        return row, True
 
     def save_rule(self, data: Mapping[str, Any], *, user: str) -> tuple[RoutingRuleView, Changes]:
         with self.session() as s:
-            row = self.upsert_rule(s, data, Caches(s), user=user)
+            row, _ = self.upsert_rule(s, data, Caches(s), user=user)
             dept = s.get(m.Department, row.department_id)
             view = rule_view(row, dept.external_id if dept else "")
         return view, Changes(rules=True, revision=self.revision())
@@ -690,53 +706,52 @@ class KnowledgeBase:
                 out.setdefault(term, []).append(canonical)
         return out
 
-    def set_synonyms(self, pairs: Iterable[tuple[str, str]], *, user: str) -> Changes:
-        clean = list(dict.fromkeys((a.strip(), b.strip()) for a, b in pairs if a.strip() and b.strip()))
+    def set_synonyms(self, pairs: Iterable[tuple[str, str]], *, user: str, replace: bool = True) -> Changes:
+        """Store synonym pairs: with ``replace`` exactly these, else these added to the base's."""
+        clean = [{"term": a.strip(), "canonical": b.strip()} for a, b in pairs if a.strip() and b.strip()]
         with self.session() as s:
-            s.execute(delete(m.Synonym))
-            s.add_all(m.Synonym(term=a, canonical=b) for a, b in clean)
-            self._audit(s, user, "replace", "synonyms", len(clean))
+            counts = _sync_list(s, m.Synonym, ("term", "canonical"), clean, replace=replace)
+            self._audit_list(s, user, "synonyms", counts, replace=replace)
         return Changes(lexicon=True, revision=self.revision())
 
     def dict_words(self) -> list[tuple[str, int | None, str]]:
         with self.session() as s:
             return [(w.word, w.freq, w.pos) for w in s.scalars(select(m.DictWord).order_by(m.DictWord.id))]
 
-    def set_dict_words(self, words: Iterable[tuple[str, int | None, str]], *, user: str) -> Changes:
-        seen: dict[str, tuple[str, int | None, str]] = {}
-        for word, freq, pos in words:
-            if word.strip():
-                seen[word.strip()] = (word.strip(), freq, pos)
+    def set_dict_words(self, words: Iterable[tuple[str, int | None, str]], *, user: str,
+                       replace: bool = True) -> Changes:
+        """Store dictionary words: with ``replace`` exactly these, else these added to (or updating) the base's."""
+        clean = [{"word": w.strip(), "freq": f, "pos": p} for w, f, p in words if w.strip()]
         with self.session() as s:
-            s.execute(delete(m.DictWord))
-            s.add_all(m.DictWord(word=w, freq=f, pos=p) for w, f, p in seen.values())
-            self._audit(s, user, "replace", "dictionary", len(seen))
+            counts = _sync_list(s, m.DictWord, ("word",), clean, replace=replace)
+            self._audit_list(s, user, "dictionary", counts, replace=replace)
         return Changes(dictionary=True, revision=self.revision())
 
     def alert_records(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """(terms, kinds) of the alert lexicon as plain records."""
         with self.session() as s:
-            term = m.AlertTermRow  # plain rows, not ORM objects: thousands of example lines
-            terms = [{"kind": kind, "pattern": pattern, "polarity": polarity, "note": note}
-                     for kind, pattern, polarity, note in s.execute(
-                         select(term.kind, term.pattern, term.polarity, term.note).order_by(term.id))]
-            kinds = [{"kind": k.kind, "label": k.label, "transfer_to": k.transfer_to, "script": k.script,
-                      "severity": k.severity} for k in s.scalars(select(m.AlertKindRow))]
-        return terms, kinds
+            return _alert_rows(s)
 
     def set_alert_records(self, terms: Iterable[Mapping[str, Any]], kinds: Iterable[Mapping[str, Any]], *,
-                          user: str) -> Changes:
+                          user: str, replace: bool = True) -> Changes:
+        """Store the alert lexicon: with ``replace`` exactly these lines and kinds, else these laid over the
+        base's (a line is known by kind, pattern and polarity, a kind by its code). The result is checked whole."""
         from kb.alerts import AlertLexicon
 
-        lexicon = AlertLexicon.from_records(list(terms), list(kinds))  # validates every pattern
+        new_terms, new_kinds = [dict(t) for t in terms], [dict(k) for k in kinds]
         with self.session() as s:
-            s.execute(delete(m.AlertTermRow))
-            s.execute(delete(m.AlertKindRow))
-            s.add_all(m.AlertKindRow(kind=k.kind, label=k.label, transfer_to=k.transfer_to, script=k.script,
-                                     severity=k.severity) for k in lexicon.kinds)
-            s.add_all(m.AlertTermRow(kind=t.kind, pattern=t.pattern, polarity=t.polarity, note=t.note)
-                      for t in lexicon.terms)
-            self._audit(s, user, "replace", "alert_lexicon", len(lexicon.terms))
+            if not replace:
+                old_terms, old_kinds = _alert_rows(s)
+                new_terms = _overlay(old_terms, new_terms, ALERT_TERM_KEY)
+                new_kinds = _overlay(old_kinds, new_kinds, ("kind",))
+            lexicon = AlertLexicon.from_records(new_terms, new_kinds)  # validates every pattern
+            kind_rows = [{"kind": k.kind, "label": k.label, "transfer_to": k.transfer_to, "script": k.script,
+                          "severity": k.severity} for k in lexicon.kinds]
+            term_rows = [{"kind": t.kind, "pattern": t.pattern, "polarity": t.polarity, "note": t.note}
+                         for t in lexicon.terms]
+            counts = _sync_list(s, m.AlertKindRow, ("kind",), kind_rows, replace=True)
+            counts += _sync_list(s, m.AlertTermRow, ALERT_TERM_KEY, term_rows, replace=True)
+            self._audit_list(s, user, "alert_lexicon", counts, replace=replace)
         return Changes(lexicon=True, revision=self.revision())
 
     def places(self) -> list[dict[str, Any]]:
@@ -744,18 +759,32 @@ class KnowledgeBase:
             return [{"district": p.district, "street": p.street, "aliases": list(p.aliases or ())}
                     for p in s.scalars(select(m.Place).order_by(m.Place.id))]
 
-    def set_places(self, records: Iterable[Mapping[str, Any]], *, user: str) -> Changes:
-        rows: dict[tuple[str, str], list[str]] = {}
+    def set_places(self, records: Iterable[Mapping[str, Any]], *, user: str, replace: bool = True) -> Changes:
+        """Store gazetteer records: with ``replace`` exactly these, else these added to (or updating) the base's."""
+        with self.session() as s:
+            self.apply_places(s, records, user=user, replace=replace)
+        return Changes(rules=True, revision=self.revision())
+
+    def apply_places(self, s: Session, records: Iterable[Mapping[str, Any]], *, user: str, replace: bool
+                     ) -> ListCounts:
+        """Gazetteer records into ``s``, by (district, street): new places are added, changed aliases updated,
+        unchanged places not written; places the records do not name stay, or are deleted with ``replace``."""
+        rows: dict[tuple[str, str], dict[str, Any]] = {}
         for r in records:
             district = str(r.get("district") or "").strip()
             if not district:
                 raise ValidationError("district: 不能为空")
-            rows[(district, str(r.get("street") or "").strip())] = list(split_list(r.get("aliases")))
-        with self.session() as s:
-            s.execute(delete(m.Place))
-            s.add_all(m.Place(district=d, street=st, aliases=a) for (d, st), a in rows.items())
-            self._audit(s, user, "replace", "gazetteer", len(rows))
-        return Changes(rules=True, revision=self.revision())
+            street = str(r.get("street") or "").strip()
+            rows[(district, street)] = {"district": district, "street": street,
+                                        "aliases": list(split_list(r.get("aliases")))}
+        counts = _sync_list(s, m.Place, ("district", "street"), list(rows.values()), replace=replace)
+        self._audit_list(s, user, "gazetteer", counts, replace=replace)
+        return counts
+
+    def _audit_list(self, s: Session, user: str, kind: str, counts: ListCounts, *, replace: bool) -> None:
+        if counts.written:  # an unchanged list writes nothing, not even an audit line
+            self._audit(s, user, "replace" if replace else "merge", kind, counts.created + counts.updated
+                        + counts.unchanged, asdict(counts))
 
     def get_setting(self, key: str) -> dict[str, Any] | None:
         with self.session() as s:
@@ -774,8 +803,11 @@ class KnowledgeBase:
 
     # ----------------------------------------------------------- work orders
     def upsert_work_order(self, s: Session, draft: WorkOrderDraft, *, user: str, caches: Caches
-                          ) -> m.WorkOrder:
-        """Insert or update by the client-generated id (saving twice never duplicates)."""
+                          ) -> tuple[m.WorkOrder, bool]:
+        """Insert or update by the client-generated id (saving twice never duplicates); returns (row, changed).
+
+        An unchanged work order writes nothing (re-importing the same file is a no-op).
+        """
         draft = limits.clean_fields(draft)
         _validate_work_order(draft)
         from kb.phones import normalize_phone
@@ -795,37 +827,30 @@ class KnowledgeBase:
         status = draft.status or {"answered": "closed", "transferred": "closed"}.get(draft.handling, "dispatched")
         if draft.returned:
             status = "returned"
+        values: dict[str, Any] = {
+            "external_id": draft.external_id or None, "received_at": draft.received_at, "phone": phone,
+            "caller_name": draft.caller_name.strip(), "address": draft.address.strip(),
+            "district": draft.district.strip(), "street": draft.street.strip(), "request_type": draft.request_type,
+            "urgency": draft.urgency, "text": draft.text.strip(), "category": category, "handling": draft.handling,
+            "department": department, "due_at": draft.due_at, "entry_id": entry_id, "status": status,
+            "returned": draft.returned, "seat": draft.seat}
         now = self._now()
         row = s.get(m.WorkOrder, draft.id)
         if row is None:
             row = m.WorkOrder(id=draft.id, created_at=now, created_by=user)
             s.add(row)
-        row.external_id = draft.external_id or None
-        row.received_at = draft.received_at
-        row.phone = phone
-        row.caller_name = draft.caller_name.strip()
-        row.address = draft.address.strip()
-        row.district = draft.district.strip()
-        row.street = draft.street.strip()
-        row.request_type = draft.request_type
-        row.urgency = draft.urgency
-        row.text = draft.text.strip()
-        row.category = category
-        row.handling = draft.handling
-        row.department = department
-        row.due_at = draft.due_at
-        row.entry_id = entry_id
-        row.status = status
-        row.returned = draft.returned
-        row.seat = draft.seat
+        elif all(getattr(row, k) == v for k, v in values.items()):
+            return row, False
+        for k, v in values.items():
+            setattr(row, k, v)
         row.updated_at = now
         if status == "closed" and row.closed_at is None:
             row.closed_at = now
-        return row
+        return row, True
 
     def save_work_order(self, draft: WorkOrderDraft, *, user: str) -> tuple[WorkOrderView, Changes]:
         with self.session() as s:
-            row = self.upsert_work_order(s, draft, user=user, caches=Caches(s))
+            row, _ = self.upsert_work_order(s, draft, user=user, caches=Caches(s))
             s.flush()
             self._audit(s, user, "save", "work_order", row.id, {"handling": row.handling})
             view = work_order_view(row, draft.entry)
@@ -999,10 +1024,51 @@ class KnowledgeBase:
                 s.scalar(select(m.Department.id).limit(1)) is None
 
 
-def _as_bool(value: object) -> bool:
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() not in ("", "0", "false", "no", "否", "n")
+ALERT_TERM_KEY = ("kind", "pattern", "polarity")
+
+
+def _alert_rows(s: Session) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    term = m.AlertTermRow  # plain rows, not ORM objects: thousands of example lines
+    terms = [{"kind": kind, "pattern": pattern, "polarity": polarity, "note": note}
+             for kind, pattern, polarity, note in s.execute(
+                 select(term.kind, term.pattern, term.polarity, term.note).order_by(term.id))]
+    kinds = [{"kind": k.kind, "label": k.label, "transfer_to": k.transfer_to, "script": k.script,
+              "severity": k.severity} for k in s.scalars(select(m.AlertKindRow))]
+    return terms, kinds
+
+
+def _overlay(base: list[dict[str, Any]], given: list[dict[str, Any]], key: tuple[str, ...]) -> list[dict[str, Any]]:
+    """``base`` with ``given`` laid over it by ``key``: a given record replaces its namesake, new ones follow."""
+    out = {tuple(r.get(k) for k in key): r for r in base}
+    for r in given:
+        out[tuple(r.get(k) for k in key)] = r
+    return list(out.values())
+
+
+def _sync_list(s: Session, model: type[m.Base], key: tuple[str, ...], records: list[dict[str, Any]], *,
+               replace: bool) -> ListCounts:
+    """Make ``model``'s table hold ``records`` (the last of several with one ``key`` wins): new rows are
+    inserted, changed ones updated, unchanged ones not written; the other rows stay, or go with ``replace``."""
+    wanted = {tuple(r[k] for k in key): r for r in records}
+    existing = {tuple(getattr(row, k) for k in key): row for row in s.scalars(select(model))}
+    created = updated = unchanged = 0
+    for ident, rec in wanted.items():
+        row = existing.pop(ident, None)
+        if row is None:
+            s.add(model(**rec))
+            created += 1
+        elif all(getattr(row, f) == v for f, v in rec.items()):
+            unchanged += 1
+        else:
+            for f, v in rec.items():
+                setattr(row, f, v)
+            updated += 1
+    deleted = 0
+    if replace:
+        for row in existing.values():
+            s.delete(row)
+            deleted += 1
+    return ListCounts(created=created, updated=updated, unchanged=unchanged, deleted=deleted)
 
 
 def _draft_snapshot(draft: EntryDraft, external_id: str, category: m.Category | None,
