@@ -119,16 +119,20 @@ def cmd_init(ctx: Context, args: argparse.Namespace) -> int:
 def cmd_import(ctx: Context, args: argparse.Namespace) -> int:
     path = Path(args.path)
     try:
-        result = import_file(ctx.kb, path, kind=args.kind, user=ctx.settings.user_name, dry_run=args.dry_run)
+        result = import_file(ctx.kb, path, kind=args.kind, user=ctx.settings.user_name, dry_run=args.dry_run,
+                             replace=args.replace, sheet=args.sheet)
     except ImportRejected as exc:
         _print(f"导入失败 (import rejected)：{path.name} 有 {len(exc.errors)} 处错误，数据库未做任何更改。",
                sys.stderr)
         for err in exc.errors:
             _print(f"  第 {err.row} 行 row {err.row} · 字段 field {err.field} · {err.reason}", sys.stderr)
         return EXIT_BAD_INPUT
+    for note in result.notes:
+        _print(f"提示 (note)：{note}", sys.stderr)
     verb = "检查通过（试运行 dry run，未写入）" if result.dry_run else "导入完成 (imported)"
+    deleted = f" · 删除 deleted {result.deleted}" if args.replace else ""
     _print(f"{verb}：{result.kind} {result.rows} 行 · 新增 created {result.created} · 更新 updated "
-           f"{result.updated} · 未变 unchanged {result.unchanged}")
+           f"{result.updated} · 未变 unchanged {result.unchanged}{deleted}")
     if not result.dry_run and result.changes.entries_upserted:
         _sync_index_quietly(ctx)
     return EXIT_OK
@@ -343,6 +347,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("path")
     s.add_argument("--kind", choices=sorted(KIND_FIELDS), help="数据类型；默认按表头猜测")
     s.add_argument("--dry-run", action="store_true", help="只检查，不写入")
+    s.add_argument("--replace", action="store_true",
+                   help="整表替换（仅 places 地名库）：删除文件中没有的行；不加时只新增和更新，从不删除")
+    s.add_argument("--sheet", help="Excel 文件要读取的工作表名称；默认第一个工作表")
     s.set_defaults(func=cmd_import)
 
     s = sub.add_parser("export", help="导出为 JSONL/JSON/CSV/XLSX（按文件后缀）")
