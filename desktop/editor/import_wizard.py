@@ -1,7 +1,12 @@
-"""Import wizard over :mod:`kb.exchange`: preview, bad rows with reasons, nothing changes until confirmed."""
+"""Import wizard over :mod:`kb.exchange`: preview, bad rows with reasons, nothing changes until confirmed.
+
+An import adds and updates; a list-like kind (地名库) can replace the whole list, which deletes the
+rows the file does not have: the check counts them and the import asks before deleting.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -9,12 +14,14 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QSplitter,
     QTableWidget,
@@ -26,13 +33,21 @@ from PySide6.QtWidgets import (
 from desktop.editor.texts import error_text
 from desktop.tasks import Op, TaskManager
 from desktop.widgets.common import section_label
-from kb.errors import ImportRejected, RowError
-from kb.exchange import KIND_FIELDS, ImportResult, export_file, guess_kind, import_rows, read_rows
+from kb.errors import ImportRejected, KbError, RowError, StorageError
+from kb.exchange import (
+    KIND_FIELDS,
+    REPLACEABLE,
+    ImportResult,
+    export_file,
+    guess_kind,
+    import_rows,
+    read_table,
+    sheet_names,
+)
 from kb.service import KnowledgeBase
 
-# "places" is left out: kb.exchange.import_rows applies it even on a dry run (reported).
 KINDS: dict[str, str] = {"": "自动识别", "entries": "知识条目", "departments": "承办单位", "rules": "派单规则",
-                         "scripts": "话术", "bulletins": "公告"}
+                         "scripts": "话术", "bulletins": "公告", "places": "地名库"}
 PREVIEW_ROWS = 200
 FILE_FILTER = "数据文件 (*.xlsx *.csv *.json *.jsonl)"
 BAD_BRUSH = QBrush(QColor("#ffd9d9"))
@@ -57,8 +72,11 @@ class ImportWizard(QWidget):
         super().__init__(parent)
         self.kb, self.tasks, self.user = kb, tasks, user
         self._checked: tuple[str, str] | None = None  # (path, kind) of the last clean dry run
+        self._check_result: ImportResult | None = None  # its counts (a replace asks before deleting)
         self._rows: Rows | None = None  # rows of the file at ``_rows_path``, with in-place fixes
         self._rows_path = ""
+        self._notes: list[str] = []  # what reading the file at ``_rows_path`` told
+        self._sheets_path = ""  # the file whose sheets the sheet picker lists
         self._cols: list[str] = []
         self._filling = False
         self.kind = QComboBox()
@@ -68,6 +86,12 @@ class ImportWizard(QWidget):
         self.path = QLineEdit()
         self.path.setPlaceholderText("Excel (xlsx)、CSV、JSON 或 JSONL 文件")
         self.path.setAccessibleName("导入文件")
+        self.sheet = QComboBox()
+        self.sheet.setAccessibleName("工作表")
+        self.sheet.setToolTip("Excel 文件中要导入的工作表")
+        self.sheet_label = QLabel("工作表")
+        self.replace = QCheckBox("整表替换（删除知识库中文件里没有的行）")
+        self.replace.setToolTip("不勾选时只新增和更新，从不删除；勾选后，检查会列出将删除的行数，导入前还会再确认")
         self.browse = QPushButton("选择文件…")
         self.check = QPushButton("检查文件")
         self.confirm = QPushButton("确认导入")
@@ -96,9 +120,12 @@ class ImportWizard(QWidget):
         row1.addWidget(self.kind)
         row1.addWidget(self.path, 1)
         row1.addWidget(self.browse)
+        row1.addWidget(self.sheet_label)
+        row1.addWidget(self.sheet)
         row2 = QHBoxLayout()
         row2.addWidget(self.check)
         row2.addWidget(self.confirm)
+        row2.addWidget(self.replace)
         row2.addStretch(1)
         row2.addWidget(self.export)
         errors_box = QWidget()
@@ -127,14 +154,49 @@ class ImportWizard(QWidget):
         self.export.clicked.connect(self._export)
         self.path.textChanged.connect(lambda _t: self._invalidate())
         self.preview.itemChanged.connect(self._cell_edited)
-        self.kind.currentIndexChanged.connect(lambda _i: self._invalidate())
+        self.kind.currentIndexChanged.connect(lambda _i: self._kind_changed())
+        self.sheet.currentIndexChanged.connect(lambda _i: self._sheet_changed())
+        self.replace.toggled.connect(lambda _on: self._invalidate())
+        self._show_sheets([], "")
+        self._kind_changed()
 
     # ------------------------------------------------------------ state
     def _invalidate(self) -> None:
         self._checked = None
+        self._check_result = None
         self.confirm.setEnabled(False)
-        if self.path.text().strip() != self._rows_path:  # another file: forget fixes made to the old one
+        path = self.path.text().strip()
+        if path != self._rows_path:  # another file: forget fixes made to the old one
             self._rows, self._rows_path = None, ""
+        if path != self._sheets_path:
+            self._show_sheets([], "")
+
+    def _kind_changed(self) -> None:
+        replaceable = str(self.kind.currentData() or "") in REPLACEABLE
+        self.replace.setVisible(replaceable)
+        if not replaceable:
+            self.replace.setChecked(False)
+        self._invalidate()
+
+    def _sheet_changed(self) -> None:
+        """Another sheet: the rows read (and fixed) so far belong to the old one."""
+        if self._filling:
+            return
+        self._rows, self._rows_path = None, ""
+        self._invalidate()
+
+    def _show_sheets(self, names: list[str], path: str) -> None:
+        """The sheet picker, shown for an Excel file with more than one sheet; keeps the current choice."""
+        self._sheets_path = path
+        current = self.sheet.currentText()
+        self._filling = True
+        self.sheet.clear()
+        self.sheet.addItems(names)
+        if current in names:
+            self.sheet.setCurrentText(current)
+        self._filling = False
+        self.sheet.setVisible(len(names) > 1)
+        self.sheet_label.setVisible(len(names) > 1)
 
     def _cell_edited(self, item: QTableWidgetItem) -> None:
         """A fix typed into the preview: update the pending rows, require a new check."""
@@ -175,39 +237,59 @@ class ImportWizard(QWidget):
             self.summary.setText("请先选择文件")
             return
         wanted = str(self.kind.currentData() or "")
-        kb, user = self.kb, self.user
+        kb, user, replace = self.kb, self.user, self.replace.isChecked()
         edited = self._rows if self._rows_path == path else None
+        notes = list(self._notes)
+        sheet = self.sheet.currentText() or None
 
-        def work() -> tuple[str, Rows, ImportResult | None, list[RowError]]:
-            rows = edited if edited is not None else read_rows(Path(path))
-            kind = wanted or guess_kind(rows)
+        def work() -> _Check:
+            check = _Check()
             try:
-                return kind, rows, import_rows(kb, kind, rows, user=user, dry_run=True), []
+                if edited is None:
+                    check.sheets = sheet_names(Path(path))
+                    table = read_table(Path(path), sheet=sheet if sheet in check.sheets else None)
+                    check.rows, check.notes = table.rows, table.notes
+                else:
+                    check.rows, check.notes = edited, notes
+                check.kind = wanted or guess_kind(check.rows)
+                check.result = import_rows(kb, check.kind, check.rows, user=user, dry_run=True, replace=replace)
             except ImportRejected as exc:
-                return kind, rows, None, list(exc.errors)
+                check.errors = list(exc.errors)
+            except KbError as exc:  # shown with the sheets found, so another sheet can be picked
+                check.failure = exc
+            return check
 
         self._busy(True)
         self.summary.setText("正在检查…")
         # Writes queue: the dry run holds a write transaction (rolled back) while it checks.
         Op(self.tasks, self, work, writes=True).key("editor-import") \
-            .success(lambda r: self._show_check(path, *r)) \
+            .success(lambda c: self._show_check(path, c)) \
             .failure(self._failed).finally_(lambda: self._busy(False)).run()
 
-    def _show_check(self, path: str, kind: str, rows: Rows, result: ImportResult | None,
-                    errors: list[RowError]) -> None:
-        self._rows, self._rows_path = rows, path
-        self._fill_preview(kind, rows, errors)
+    def _show_check(self, path: str, check: _Check) -> None:
+        if check.sheets:
+            self._show_sheets(check.sheets, path)
+        if check.failure is not None:
+            self._failed(check.failure)
+            return
+        self._rows, self._rows_path, self._notes = check.rows, path, check.notes
+        rows, errors, result = check.rows, check.errors, check.result
+        self._fill_preview(check.kind, rows, errors)
         self._fill_errors(errors)
-        label = KINDS.get(kind, kind)
+        label = KINDS.get(check.kind, check.kind)
         if result is None:
             bad_rows = len({e.row for e in errors})
             self.summary.setText(f"{label}：共 {len(rows)} 行，其中 {bad_rows} 行有问题（{len(errors)} 处），"
-                                 "已排在预览最前。可直接在预览中修改后重新检查，或修改文件；知识库未做任何更改。")
+                                 "已排在预览最前。可直接在预览中修改后重新检查，或修改文件；知识库未做任何更改。"
+                                 + _notes_text(check.notes))
             self._invalidate()
             return
+        deleted = f"、删除 {result.deleted}（知识库中有、文件中没有的行）" if result.deleted else ""
         self.summary.setText(f"{label}：共 {result.rows} 行，检查通过。将新增 {result.created}、更新 "
-                             f"{result.updated}、不变 {result.unchanged}。点击「确认导入」后才会写入。")
-        self._checked = (path, kind)
+                             f"{result.updated}、不变 {result.unchanged}{deleted}。点击「确认导入」后才会写入。"
+                             + _notes_text(check.notes + result.notes))
+        self._checked = (path, check.kind)
+        self._check_result = result
         self.confirm.setEnabled(True)
 
     def _fill_preview(self, kind: str, rows: Rows, errors: list[RowError]) -> None:
@@ -253,27 +335,45 @@ class ImportWizard(QWidget):
         if self._checked is None:
             return
         path, kind = self._checked
-        kb, user = self.kb, self.user
+        kb, user, replace = self.kb, self.user, self.replace.isChecked()
+        checked = self._check_result
+        if replace and checked is not None and checked.deleted and not self._confirm_replace(kind, checked.deleted):
+            self.summary.setText("已取消导入，知识库未做任何更改。")
+            return
         rows = self._rows if self._rows_path == path and self._rows is not None else None
+        sheet = self.sheet.currentText() or None
 
         def work() -> ImportResult:  # exactly the rows that passed the check (with in-place fixes)
-            return import_rows(kb, kind, rows if rows is not None else read_rows(Path(path)), user=user)
+            data = rows if rows is not None else read_table(Path(path), sheet=sheet).rows
+            return import_rows(kb, kind, data, user=user, replace=replace)
 
         self._busy(True)
         self.summary.setText("正在导入…")
         Op(self.tasks, self, work, writes=True).key("editor-import") \
             .success(self._done).failure(self._failed).finally_(lambda: self._busy(False)).run()
 
+    def _confirm_replace(self, kind: str, count: int) -> bool:
+        """Ask before a replace deletes ``count`` rows (No is the default)."""
+        answer = QMessageBox.question(
+            self, "确认整表替换",
+            f"整表替换将从知识库删除 {count} 行{KINDS.get(kind, kind)}（知识库中有、文件中没有的行），删除后不能撤销。"
+            "\n\n确定导入并删除吗？",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
     def _done(self, result: ImportResult) -> None:
         self._invalidate()
-        self.summary.setText(f"导入完成：新增 {result.created}、更新 {result.updated}、不变 {result.unchanged}。")
+        deleted = f"、删除 {result.deleted}" if result.deleted else ""
+        self.summary.setText(f"导入完成：新增 {result.created}、更新 {result.updated}、不变 {result.unchanged}"
+                             f"{deleted}。")
         self.imported.emit(result)
 
     def _failed(self, exc: BaseException) -> None:
         if isinstance(exc, ImportRejected):  # the file changed between check and import
             self._fill_errors(list(exc.errors))
         self._invalidate()
-        self.summary.setText(error_text(exc))
+        # An import's storage errors say what happened (another import running, nothing changed).
+        self.summary.setText(str(exc) if isinstance(exc, StorageError) else error_text(exc))
 
     # ------------------------------------------------------------ export
     def run_export(self, path: Path, kind: str) -> None:
@@ -286,6 +386,23 @@ class ImportWizard(QWidget):
     def _exported(self, path: Path, count: int) -> None:
         self.summary.setText(f"已导出 {count} 条到 {path}")
         self.exported.emit(str(path), count)
+
+
+@dataclass
+class _Check:
+    """What a check (a dry run) found, handed from the worker to the GUI thread."""
+
+    sheets: list[str] = field(default_factory=list)
+    kind: str = ""
+    rows: Rows = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    result: ImportResult | None = None
+    errors: list[RowError] = field(default_factory=list)
+    failure: KbError | None = None
+
+
+def _notes_text(notes: list[str]) -> str:
+    return "".join(f"\n提示：{n}" for n in notes)
 
 
 def _cell(value: object) -> str:
