@@ -149,21 +149,23 @@ def test_rebuild_is_atomic_while_searching(tmp_path: Path) -> None:
 def test_apply_during_rebuild_is_not_lost(tmp_path: Path) -> None:
     ix = SearchIndex.open(tmp_path / "ix")
     base = small_kb()
-    started = threading.Event()
+    started, resume = threading.Event(), threading.Event()
 
     def slow_entries():  # type: ignore[no-untyped-def]
         for i, e in enumerate(base):
-            if i == 3:
+            if i == 3:  # the rebuild is half-way until the test says so
                 started.set()
-                time.sleep(0.3)
+                assert resume.wait(10)
             yield e
 
     t = threading.Thread(target=ix.rebuild, args=(slow_entries(), 5))
     t.start()
-    started.wait(5)
+    assert started.wait(5)
     late = replace(base[0], id=77, external_id="E-77", title="无障碍设施改造", answer="无障碍设施改造申请。")
     ix.apply([late], [], revision=6)
     assert ids(ix.search("无障碍", today=TODAY)) == [77]  # visible at once in the old generation
+    assert t.is_alive()  # still rebuilding: the apply went to the old generation and is replayed
+    resume.set()
     t.join()
     assert ids(ix.search("无障碍", today=TODAY)) == [77]  # and replayed onto the new one
     assert ix.revision == 6
