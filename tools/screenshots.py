@@ -90,10 +90,9 @@ def main() -> int:
                 received_at=now - timedelta(days=days, hours=2), text=text, request_type="complaint",
                 address="朝阳区望京街道", handling="dispatched", department=_department(kb, "城市管理"),
                 due_at=now + timedelta(days=2)), user="demo")
-    engine = Engine.open(paths, kb, sync=True)
-
     app = QApplication(sys.argv[:1])
     tasks = TaskManager()
+    engine = Engine.open(paths, kb, executor=tasks.background, sync=True)
     settings = Settings(user="张敏", seat="A07")  # an agent: the editor mode is switched on for the last shot
     window = MainWindow(Services(kb=kb, paths=paths, settings=settings, tasks=tasks))
     window.set_engine(engine)

@@ -57,8 +57,8 @@ def main(argv: list[str]) -> int:
         load_sample(kb)
         kb.set_dict_words([("接诉即办", 3000, "nz"), ("居住证签注", 2000, "nz"), ("一刻钟便民生活圈", 1000, "nz")],
                           user="init")
-        engine = Engine.open(paths, kb, sync=True)
         tasks = TaskManager()
+        engine = Engine.open(paths, kb, executor=tasks.background, sync=True)
         today = kb.clock().date()
         # Make a few departments stale so the flag shows: one never verified, one verified long ago.
         depts = kb.departments()
