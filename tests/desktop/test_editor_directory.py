@@ -230,7 +230,7 @@ def test_synonyms_round_trip(qtbot: QtBot, ws: DirectoryWorkspace, env: Env, tmp
 
     src = tmp_path / "new.tsv"
     src.write_text("# 注释\n医保卡\t社会保障卡\n公租房\t公共租赁住房\n", encoding="utf-8")
-    tab.import_from(src)
+    tab.import_from(src, replace=True)
     assert tab.dirty and tab.table.rowCount() == 2 and "低保" in env.kb.synonyms()  # loaded, not yet saved
     tab.try_input.setText("公租房怎么申请")
     tab.run_try()
@@ -281,7 +281,7 @@ def test_bad_alert_pattern_shows_inline_error_and_saves_nothing(qtbot: QtBot, ws
     assert len(read_jsonl(tmp_path / "alert_terms.jsonl")) == 3 and len(read_jsonl(tmp_path / "alert_kinds.jsonl")) == 2
     (tmp_path / "alert_terms.jsonl").write_text('{"kind": "fire", "pattern": "冒烟", "polarity": "trigger"}\n',
                                                 encoding="utf-8")
-    tab.import_files([tmp_path / "alert_terms.jsonl"])
+    tab.import_files([tmp_path / "alert_terms.jsonl"], replace=True)
     assert tab.table.rowCount() == 1 and tab.kinds.rowCount() == 2 and tab.dirty
 
 
@@ -372,7 +372,7 @@ def test_dictionary_change_rebuilds_index_in_background(qtbot: QtBot, env: Env, 
     assert out.read_text(encoding="utf-8") == "回音专用测试词 5000 nz\n"
     src = tmp_path / "in.txt"
     src.write_text("# 注释\n接诉即办 3000 nz\n一刻钟便民生活圈\n居住证签注 n\n", encoding="utf-8")
-    tab.import_from(src)
+    tab.import_from(src, replace=True)
     assert [tab.table.row_values(r) for r in range(tab.table.rowCount())] == [
         ["接诉即办", "3000", "nz"], ["一刻钟便民生活圈", "", ""], ["居住证签注", "", "n"]]
 

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.editor.directory.common import DirectoryContext, ListTab
+from desktop.editor.directory.common import DirectoryContext, ListTab, ask_merge_or_replace, merge_rows
 from desktop.editor.directory.data import write_text
 from desktop.editor.directory.widgets import BAD_BRUSH, EditTable, hint, refill
 from desktop.widgets.common import section_label
@@ -250,20 +250,34 @@ class AlertsTab(ListTab):
         return f"已保存 {len(payload[0])} 条提醒词、{len(payload[1])} 种提醒类型，坐席端立即生效"
 
     # ------------------------------------------------------------ files
-    def import_files(self, paths: list[Path]) -> None:
-        """One or both JSONL files; the one not given keeps the table's current content."""
+    def import_files(self, paths: list[Path], *, replace: bool | None = None) -> None:
+        """One or both JSONL files, merged into the tables (see :meth:`ListTab.import_from`); the one not
+        given keeps its table as it is."""
         try:
             terms, kinds = load_alert_files(paths)
         except (ValidationError, OSError, UnicodeDecodeError) as exc:
             self.show_error(exc)
             return
-        if kinds is not None:
-            self.kinds.set_rows([[str(k.get("kind", "")), str(k.get("label", "")), str(k.get("transfer_to", "")),
-                                  str(k.get("severity", "")), str(k.get("script", ""))] for k in kinds])
+        kind_rows = None if kinds is None else [
+            [str(k.get("kind", "")), str(k.get("label", "")), str(k.get("transfer_to", "")),
+             str(k.get("severity", "")), str(k.get("script", ""))] for k in kinds]
+        term_rows = None if terms is None else [
+            [str(t.get("kind", "")), str(t.get("pattern", "")), str(t.get("polarity", "")), str(t.get("note", ""))]
+            for t in terms]
+        merged_kinds, lost_kinds = merge_rows([v for _r, v in self.kinds.rows()], kind_rows or [], (0,))
+        merged_terms, lost_terms = merge_rows([v for _r, v in self.table.rows()], term_rows or [], (0, 1, 2))
+        lost = (lost_kinds if kind_rows is not None else 0) + (lost_terms if term_rows is not None else 0)
+        if lost and replace is None:
+            replace = ask_merge_or_replace(self, self.title, "、".join(p.name for p in paths),
+                                           len(kind_rows or []) + len(term_rows or []), lost)
+            if replace is None:
+                self.status.setText("已取消导入，表格未改动")
+                return
+        if kind_rows is not None:
+            self.kinds.set_rows(kind_rows if replace else merged_kinds)
             self._fill_kind_filter()
-        if terms is not None:
-            self.table.set_rows([[str(t.get("kind", "")), str(t.get("pattern", "")), str(t.get("polarity", "")),
-                                  str(t.get("note", ""))] for t in terms])
+        if term_rows is not None:
+            self.table.set_rows(term_rows if replace else merged_terms)
         self.mark_dirty()
         self.error.clear()
         loaded = []
@@ -275,8 +289,8 @@ class AlertsTab(ListTab):
         self.validated()  # mark bad rows right away
         self.run_try()
 
-    def import_from(self, path: Path) -> None:
-        self.import_files([path])
+    def import_from(self, path: Path, *, replace: bool | None = None) -> None:
+        self.import_files([path], replace=replace)
 
     def ask_import(self) -> None:
         names, _ = QFileDialog.getOpenFileNames(self, "导入警报词库（可同时选两个文件）", "", self.import_filter)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QScrollArea,
     QSplitter,
@@ -149,10 +150,49 @@ class DirectoryTab(QWidget):
         return Path(path) if path else None
 
 
+def merge_rows(current: list[list[str]], incoming: list[list[str]], key: tuple[int, ...]
+               ) -> tuple[list[list[str]], int]:
+    """A table's rows with a file's rows laid over them by the ``key`` columns (a file row replaces the
+    table row it names, new rows follow), and how many table rows the file does not name."""
+    def ident(values: list[str]) -> tuple[str, ...]:
+        return tuple(values[i].strip() if i < len(values) else "" for i in key)
+
+    out = [list(v) for v in current]
+    where: dict[tuple[str, ...], int] = {}
+    for i, values in enumerate(out):
+        where.setdefault(ident(values), i)
+    named = set()
+    for values in incoming:
+        k = ident(values)
+        named.add(k)
+        if k in where:
+            out[where[k]] = list(values)
+        else:
+            where[k] = len(out)
+            out.append(list(values))
+    return out, sum(1 for values in current if ident(values) not in named)
+
+
+def ask_merge_or_replace(parent: QWidget, what: str, file_name: str, file_rows: int, lost: int) -> bool | None:
+    """Ask what to do with the ``lost`` table rows a file does not have: True replace, False merge, None cancel."""
+    box = QMessageBox(QMessageBox.Icon.Question, f"导入{what}",
+                      f"{file_name} 有 {file_rows} 行；表格中另有 {lost} 行是文件里没有的。\n\n"
+                      f"合并：保留这 {lost} 行，文件中的行新增或替换同名的行。\n"
+                      f"替换：删除这 {lost} 行，表格只剩文件的内容。\n\n点「保存」之后才写入知识库。", parent=parent)
+    merge = box.addButton(f"合并（保留 {lost} 行）", QMessageBox.ButtonRole.AcceptRole)
+    replace = box.addButton(f"替换（删除 {lost} 行）", QMessageBox.ButtonRole.DestructiveRole)
+    box.addButton("取消", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(merge)
+    box.exec()
+    clicked = box.clickedButton()
+    return True if clicked is replace else False if clicked is merge else None
+
+
 class ListTab(DirectoryTab):
     """Filter, editable table, add/remove rows, save the whole list, import/export a file, a "试一试" box."""
 
     headers: tuple[str, ...] = ()
+    key_columns: tuple[int, ...] = (0,)  # the columns naming a row: an imported row replaces its namesake
     import_filter = ""
     export_name = ""
     try_placeholder = ""
@@ -330,17 +370,29 @@ class ListTab(DirectoryTab):
     def read_file(self, path: Path) -> list[list[str]]:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def import_from(self, path: Path) -> None:
-        """Load a file into the table (the knowledge base changes only on 保存)."""
+    def import_from(self, path: Path, *, replace: bool | None = None) -> None:
+        """Load a file into the table (the knowledge base changes only on 保存).
+
+        The file's rows are merged in: a row naming the same key replaces the table's, new rows are added,
+        the others stay. When the table has rows the file does not name, the editor chooses between keeping
+        them and dropping them (``replace`` answers in advance).
+        """
         try:
             rows = self.read_file(path)
         except (ValidationError, OSError, UnicodeDecodeError) as exc:
             self.show_error(exc)
             return
-        self.table.set_rows(rows)
+        merged, lost = merge_rows([values for _r, values in self.table.rows()], rows, self.key_columns)
+        if lost and replace is None:
+            replace = ask_merge_or_replace(self, self.title, path.name, len(rows), lost)
+            if replace is None:
+                self.status.setText("已取消导入，表格未改动")
+                return
+        self.table.set_rows(rows if replace else merged)
         self.mark_dirty()
         self.error.clear()
-        self.status.setText(f"已从 {path.name} 载入 {len(rows)} 行：核对后点「保存」生效（保存前知识库不变）")
+        kept = (f"，删除了表格中文件没有的 {lost} 行" if replace else f"，表格中其他 {lost} 行保留") if lost else ""
+        self.status.setText(f"已从 {path.name} 载入 {len(rows)} 行{kept}：核对后点「保存」生效（保存前知识库不变）")
         self.run_try()
 
     def ask_import(self) -> None:

@@ -36,6 +36,7 @@ class PlacesTab(ListTab):
     title = "地名库"
     key = "places"
     headers = ("区", "街道/乡镇", "别名")
+    key_columns = (0, 1)  # district and street
     import_filter = "地名库 (*.jsonl *.json *.csv *.xlsx)"
     export_name = "gazetteer.jsonl"
     try_placeholder = "输入地址或一句话，看识别出的区和街道：如 朝阳三里屯那边晚上施工"

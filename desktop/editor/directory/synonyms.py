@@ -34,6 +34,7 @@ class SynonymsTab(ListTab):
     title = "同义词"
     key = "synonyms"
     headers = ("口语说法", "规范说法")
+    key_columns = (0, 1)  # one colloquial term may have several official ones
     import_filter = "同义词表 (*.tsv *.txt)"
     export_name = "synonyms.tsv"
     try_placeholder = "输入一句口语，看哪些词会被扩展：如 医保卡丢了"
