@@ -19,80 +19,22 @@ pattern lines alone), for comparison.  The test split is also reported per batch
 from __future__ import annotations
 
 import argparse
-import csv
 import statistics
 import sys
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 
-from kb.alerts import SENTENCE_POLARITIES, AlertLexicon
-
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CSV = ROOT / "bench" / "data" / "alert_phrases.csv"
+sys.path.insert(0, str(ROOT))
+
+from kb.alerts import SENTENCE_POLARITIES, AlertLexicon  # noqa: E402
+from tests.alert_phrases import DEFAULT_CSV, NONE, Phrase, Report, read_phrases, score  # noqa: E402
+
 DEFAULT_TERMS = ROOT / "resources" / "sample" / "alert_terms.jsonl"
 DEFAULT_KINDS = ROOT / "resources" / "sample" / "alert_kinds.jsonl"
-NONE = "none"
 SPLITS = ("dev", "test")
 LONG_TEXT_CHARS = 500
-
-
-@dataclass(frozen=True)
-class Phrase:
-    text: str
-    expected: str
-    split: str
-    note: str
-
-    @property
-    def also(self) -> frozenset[str]:
-        """Kinds named ``also:<kind>`` in the note: acceptable extra alerts."""
-        return frozenset(w[5:] for w in self.note.split() if w.startswith("also:"))
-
-
-@dataclass
-class Counts:
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
-
-
-@dataclass
-class Report:
-    per_kind: dict[str, Counts]
-    errors: list[tuple[Phrase, frozenset[str]]] = field(default_factory=list)
-
-    @property
-    def overall(self) -> Counts:
-        """Micro-average over the alert kinds."""
-        total = Counts()
-        for c in self.per_kind.values():
-            total.tp += c.tp
-            total.fp += c.fp
-            total.fn += c.fn
-        return total
-
-
-def read_phrases(path: Path) -> list[Phrase]:
-    with path.open(encoding="utf-8", newline="") as f:
-        return [
-            Phrase(r["text"], r["expected_kind"].strip(), r["split"].strip(), r.get("note") or "")
-            for r in csv.DictReader(f)
-        ]
 
 
 def load_lexicon(terms: Path = DEFAULT_TERMS, kinds: Path = DEFAULT_KINDS, *,
@@ -101,27 +43,6 @@ def load_lexicon(terms: Path = DEFAULT_TERMS, kinds: Path = DEFAULT_KINDS, *,
     if patterns_only:
         lexicon = AlertLexicon([t for t in lexicon.terms if t.polarity not in SENTENCE_POLARITIES], lexicon.kinds)
     return lexicon
-
-
-def score(lexicon: AlertLexicon, phrases: Iterable[Phrase]) -> Report:
-    """Count true/false positives and misses per kind (an alert is judged by its kind only)."""
-    report = Report({k.kind: Counts() for k in lexicon.kinds})
-    for phrase in phrases:
-        fired = frozenset(a.kind for a in lexicon.detect(phrase.text))
-        wrong = False
-        for kind, counts in report.per_kind.items():
-            if kind == phrase.expected:
-                if kind in fired:
-                    counts.tp += 1
-                else:
-                    counts.fn += 1
-                    wrong = True
-            elif kind in fired and kind not in phrase.also:
-                counts.fp += 1
-                wrong = True
-        if wrong:
-            report.errors.append((phrase, fired))
-    return report
 
 
 def batch_of(phrase: Phrase) -> str:

@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bench"))
-from eval_alerts import DEFAULT_CSV as PHRASES  # noqa: E402  (the phrase table's one reader)
-from eval_alerts import DEFAULT_TERMS as TERMS  # noqa: E402
-from eval_alerts import read_phrases  # noqa: E402
+sys.path.insert(0, str(ROOT))
+from tests.alert_phrases import DEFAULT_CSV as PHRASES  # noqa: E402  (the phrase table's one reader)
+from tests.alert_phrases import read_phrases  # noqa: E402
+
+TERMS = ROOT / "resources" / "sample" / "alert_terms.jsonl"
 
 SENTENCE_POLARITIES = ("example", "counter")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -14,20 +13,11 @@ import pytest
 
 from kb.alerts import Alert, AlertKind, AlertLexicon, AlertTerm, compile_pattern
 from kb.errors import StorageError, ValidationError
+from tests import alert_phrases
 
 ROOT = Path(__file__).resolve().parents[2]
 TERMS = ROOT / "resources" / "sample" / "alert_terms.jsonl"
 KINDS = ROOT / "resources" / "sample" / "alert_kinds.jsonl"
-
-
-def _load_eval() -> ModuleType:
-    """bench/ is not a package: load bench/eval_alerts.py by path so the test scores like the bench."""
-    spec = importlib.util.spec_from_file_location("eval_alerts", ROOT / "bench" / "eval_alerts.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +27,8 @@ def lexicon() -> AlertLexicon:
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    return _load_eval()
+    """The phrase table and its scoring, as bench/eval_alerts.py uses them."""
+    return alert_phrases
 
 
 def kinds_of(alerts: list[Alert]) -> list[str]:
