@@ -288,3 +288,48 @@ def test_self_test_from_source(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=180, cwd=ROOT, env=env)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert '"ok": true' in proc.stdout
+
+
+# ------------------------------------------------------------ the Python wheel
+def _pyproject() -> dict[str, Any]:
+    import tomllib
+
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def test_wheel_packages_are_the_packages_on_disk() -> None:
+    """pyproject.toml lists its packages (to map resources/ into the wheel): none may be forgotten."""
+    from setuptools import find_namespace_packages
+
+    cfg = _pyproject()["tool"]["setuptools"]
+    on_disk = set(find_namespace_packages(str(ROOT), include=[f"{p}*" for p in SHIPPED_PACKAGES]))
+    on_disk |= {"kb._resources"} | {f"kb._resources.{d.name}" for d in (ROOT / "resources").iterdir() if d.is_dir()}
+    assert set(cfg["packages"]) == on_disk
+    assert cfg["package-dir"] == {"kb._resources": "resources"}
+    assert cfg["package-data"]["kb._resources"] == ["**/*"]
+
+
+def test_resources_resolve_to_an_installed_copy_first(tmp_path: Path) -> None:
+    from kb.resources import INSTALLED_DIR, locate_resources, resources_root
+
+    package = tmp_path / "kb"
+    package.mkdir()
+    assert locate_resources(package) == tmp_path / "resources"  # a checkout: resources/ beside kb/
+    (package / INSTALLED_DIR).mkdir()
+    assert locate_resources(package) == package / INSTALLED_DIR  # a wheel: the copy inside kb/
+    assert resources_root() == ROOT / "resources"  # this test runs from the checkout
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="bash script")
+def test_installed_wheel_works_outside_the_checkout() -> None:
+    """.ci/wheel_check.sh: build the wheel, install it in a fresh venv, run init/search/suggest/self-test.
+
+    CI installs the dependencies from the package index; here they come from this venv (fast).
+    """
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHON": sys.executable}
+    proc = subprocess.run(["bash", str(ROOT / ".ci" / "wheel_check.sh"), "--deps-from", sys.prefix],
+                          capture_output=True, text=True, errors="replace", timeout=600, env=env)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert "resource files in" in proc.stdout and "self-test ok" in proc.stdout
+    assert "wheel check passed" in proc.stdout
