@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import sys
+from collections.abc import Mapping
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +23,18 @@ log = logging.getLogger("huiyin.app")
 
 LOG_FILE = "huiyin.log"
 WINDOW_SIZE = (1366, 740)
+NO_DISPLAY = ("没有图形显示 (no display)：找不到 DISPLAY 或 WAYLAND_DISPLAY，无法打开回音窗口。"
+              "请在桌面会话中启动；远程或无显示器的机器可用 xvfb-run -a huiyin 启动，或设置 DISPLAY（例如 DISPLAY=:0）"
+              "指向一个正在运行的 X 显示；测试和自检可设 QT_QPA_PLATFORM=offscreen。")
+
+
+def missing_display(environ: Mapping[str, str] = os.environ, platform: str = sys.platform) -> str | None:
+    """Why no window can open here, or None. Linux without a display: Qt would abort the process."""
+    if not platform.startswith("linux"):
+        return None
+    if any(environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")):
+        return None
+    return NO_DISPLAY
 
 
 def setup_logging(logs_dir: Path) -> None:

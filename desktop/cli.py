@@ -1,24 +1,29 @@
 """The ``huiyin`` command line. Qt is imported only when the GUI starts.
 
-Exit codes: 0 ok · 1 bad input (invalid file, unknown id, rejected import) ·
-2 usage error · 3 environment (database or index unavailable).
+Exit codes: 0 ok · 1 bad input (invalid file or value, unknown id, rejected import, a knowledge
+base never initialised) · 2 usage error (argparse, bad option values) · 3 environment (database or
+index unavailable, no display). Every error is one Chinese line on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
+import os
+import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from kb import __version__
 from kb import settings as settings_mod
+from kb.deadlines import REQUEST_TYPES
 from kb.errors import ImportRejected, KbError, NotFound, StorageError, ValidationError
-from kb.exchange import KIND_FIELDS, export_file, import_file
+from kb.exchange import KIND_FIELDS, detect_format, export_file, import_file
 from kb.paths import AppPaths
 from kb.service import KnowledgeBase
 
@@ -35,7 +40,7 @@ class Context:
     """What every command needs: folders, settings, the database URL."""
 
     def __init__(self, args: argparse.Namespace) -> None:
-        self.paths = AppPaths.resolve(args.basedir).ensure()
+        self.paths = AppPaths.resolve(args.basedir)  # folders: ensure_folders(), after the checks
         self.settings = settings_mod.load(self.paths.config_file)
         self.db_url = self.settings.resolved_database_url(self.paths, args.db)
         self._kb: KnowledgeBase | None = None
@@ -47,6 +52,18 @@ class Context:
         if self._kb is None:
             self._kb = KnowledgeBase.open(self.db_url)
         return self._kb
+
+    def require_initialised(self) -> None:
+        """Commands other than ``init`` (and the GUI) need a knowledge base: a missing one is not created."""
+        if not database_ready(self.db_url):
+            shown = self.db_url if "@" not in self.db_url else self.db_url.split("@", 1)[1]
+            raise ValidationError(f"{NOT_INITIALISED}（数据库 {shown}）")
+
+    def ensure_folders(self) -> None:
+        try:
+            self.paths.ensure()
+        except OSError as exc:
+            raise ValidationError(f"basedir: 无法创建数据文件夹：{os_problem(exc)}") from exc
 
     def engine(self, *, sync: bool = True) -> Engine:
         """The search/suggest engine over this knowledge base (imports whoosh and jieba).
@@ -88,6 +105,141 @@ def _json_default(value: object) -> object:
 
 def dumps(obj: object) -> str:
     return json.dumps(obj, ensure_ascii=False, default=_json_default)
+
+
+# ---------------------------------------------------------------- validation
+# Bounds of one request (command line or --jsonl): enough for any call, small enough that a bad
+# request cannot tie up the worker.
+SEARCH_LIMIT_MAX, SUGGEST_LIMIT_MAX = 500, 50
+QUERY_MAX_CHARS, TEXT_MAX_CHARS, ADDRESS_MAX_CHARS, PHONE_MAX_CHARS = 1_000, 10_000, 300, 32
+REQUEST_ID_MAX_CHARS = 200
+SEARCH_FIELDS = ("q", "limit")
+SUGGEST_FIELDS = ("text", "address", "phone", "request_type", "limit")
+NOT_INITIALISED = "知识库尚未初始化：请先运行 huiyin init"
+_OS_REASONS = {errno.EACCES: "没有权限", errno.EPERM: "没有权限", errno.ENOENT: "不存在", errno.EISDIR: "是一个文件夹",
+               errno.ENOTDIR: "路径中有一段不是文件夹", errno.ENOSPC: "磁盘空间不足", errno.EROFS: "只读文件系统",
+               errno.EEXIST: "已存在同名文件"}
+
+
+def os_problem(exc: OSError) -> str:
+    """An OSError in one Chinese line: the file and the reason."""
+    reason = _OS_REASONS.get(exc.errno or 0, exc.strerror or str(exc))
+    return f"{exc.filename}：{reason}" if exc.filename else reason
+
+
+def one_line(text: str) -> str:
+    return re.sub(r"\s*\n\s*", " ", text).strip()
+
+
+def _shown(value: object) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:37] + "…"
+
+
+def limit_problem(value: int, maximum: int) -> str | None:
+    return None if 1 <= value <= maximum else f"应为 1–{maximum} 的整数（现为 {value}）"
+
+
+def length_problem(value: str, maximum: int) -> str | None:
+    return None if len(value) <= maximum else f"不能超过 {maximum} 个字符（现为 {len(value)} 个）"
+
+
+def db_url_problem(url: str) -> str | None:
+    """Why ``url`` is not a database address Huiyin can use, or None (nothing is connected)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    if not url.strip():
+        return "数据库地址不能为空"
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return "数据库地址无法识别（例如 postgresql+psycopg://user@host/huiyin 或 sqlite:///路径/huiyin.sqlite3）"
+    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+    if (backend, driver) not in (("sqlite", "pysqlite"), ("postgresql", "psycopg")):
+        return (f"不支持的数据库 {parsed.drivername}：请用 postgresql+psycopg://… 或 sqlite:///…")
+    return None
+
+
+def database_ready(db_url: str) -> bool:
+    """Whether ``db_url`` holds Huiyin's tables, found without creating anything (no SQLite file, no schema)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    from kb.db import has_tables, make_engine
+
+    url = make_url(db_url)
+    sqlite = url.get_backend_name() == "sqlite"
+    database = url.database or ""
+    if sqlite and (database in ("", ":memory:") or not database.startswith("file:")):
+        if database in ("", ":memory:") or not Path(database).exists():
+            return False
+        if not Path(database).is_file():
+            raise ValidationError(f"database_url: 这是一个文件夹，不是数据库文件：{database}")
+    engine = make_engine(db_url)
+    try:
+        return has_tables(engine)
+    except OperationalError as exc:
+        raise StorageError(f"无法连接数据库 (database)：{one_line(str(exc.orig))}") from exc
+    except DBAPIError as exc:
+        if sqlite:
+            raise ValidationError(f"database_url: 不是 SQLite 数据库文件：{database}") from exc
+        raise StorageError(f"数据库错误 (database)：{one_line(str(exc.orig))}") from exc
+    finally:
+        engine.dispose()
+
+
+def request_text(req: dict[str, Any], name: str, maximum: int) -> str:
+    """A string field of a request; absent or null is ""."""
+    value = req.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValidationError(f"{name}: 应为字符串（现为 {_shown(value)}）")
+    if problem := length_problem(value, maximum):
+        raise ValidationError(f"{name}: {problem}")
+    return value
+
+
+def request_limit(req: dict[str, Any], default: int, maximum: int) -> int:
+    value = req.get("limit")
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(f"limit: 应为 1–{maximum} 的整数（现为 {_shown(value)}）")
+    if problem := limit_problem(value, maximum):
+        raise ValidationError(f"limit: {problem}")
+    return value
+
+
+def request_id(req: dict[str, Any]) -> str | int | None:
+    """The request's "id" (answered as "request_id"); absent or null is None."""
+    value = req.get("id")
+    if value is None:
+        return None
+    usable = (isinstance(value, str) and len(value) <= REQUEST_ID_MAX_CHARS) or (
+        isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63)
+    if not usable:
+        raise ValidationError(f"id: 应为字符串（不超过 {REQUEST_ID_MAX_CHARS} 个字符）或整数（现为 {_shown(value)}）")
+    return value
+
+
+def suggest_request(req: dict[str, Any], default_limit: int) -> dict[str, Any]:
+    """The checked fields of a suggest request (command line or --jsonl)."""
+    phone = request_text(req, "phone", PHONE_MAX_CHARS)
+    if phone.strip():  # the repeat-caller lookup's own rule
+        from kb.phones import normalize_phone
+
+        try:
+            normalize_phone(phone)
+        except ValidationError as exc:
+            raise ValidationError(f"phone: {exc}") from None
+    request_type = request_text(req, "request_type", 20)
+    if request_type and request_type not in REQUEST_TYPES:
+        raise ValidationError(f"request_type: “{request_type}”不是有效的诉求类型，应为 {'、'.join(REQUEST_TYPES)} 之一")
+    return {"text": request_text(req, "text", TEXT_MAX_CHARS),
+            "address": request_text(req, "address", ADDRESS_MAX_CHARS), "phone": phone,
+            "request_type": request_type, "limit": request_limit(req, default_limit, SUGGEST_LIMIT_MAX)}
 
 
 # ------------------------------------------------------------------ commands
@@ -148,7 +300,10 @@ def _sync_index_quietly(ctx: Context) -> None:
 
 
 def cmd_export(ctx: Context, args: argparse.Namespace) -> int:
-    n = export_file(ctx.kb, args.kind, Path(args.path))
+    try:
+        n = export_file(ctx.kb, args.kind, Path(args.path))
+    except OSError as exc:
+        raise StorageError(f"无法写入导出文件：{os_problem(exc)}") from exc
     _print(f"导出完成 (exported)：{args.kind} {n} 行 → {args.path}")
     return EXIT_OK
 
@@ -203,28 +358,61 @@ def _hit_dict(hit: Any) -> dict[str, Any]:
             "snippet": hit.snippet, "status": hit.status, "category": hit.category}
 
 
-def _serve_jsonl(handle: Callable[[dict[str, Any]], dict[str, Any]]) -> int:
-    """One JSON request per stdin line → one JSON response per stdout line, flushed each time."""
-    for line in sys.stdin:
-        if not line.strip():
-            continue
+def _stdin_lines() -> Iterator[str | None]:
+    """Lines of stdin as they arrive; None for a line that is not UTF-8."""
+    raw = getattr(sys.stdin, "buffer", None)
+    if raw is None:  # a text stream without bytes underneath
+        yield from sys.stdin
+        return
+    for line in raw:
         try:
-            req = json.loads(line)
+            yield line.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            yield None
+
+
+def _serve_jsonl(handle: Callable[[dict[str, Any]], dict[str, Any]], fields: tuple[str, ...]) -> int:
+    """One JSON request per stdin line → one JSON response per stdout line, flushed each time.
+
+    Every field is checked; a bad request gets {"error": …} (with "request_id" only when its own
+    line carried a usable "id") and the worker goes on with the next line.
+    """
+    for line in _stdin_lines():
+        if line is not None and not line.strip():
+            continue
+        rid: str | int | None = None
+        try:
+            if line is None:
+                raise ValidationError("request: 这一行不是 UTF-8 文本")
+            try:
+                req = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValidationError(f"request: 不是合法的 JSON（第 {exc.colno} 列：{exc.msg}）") from None
             if not isinstance(req, dict):
-                raise ValidationError("request: 每行应为一个 JSON 对象")
+                raise ValidationError(f"request: 每行应为一个 JSON 对象，例如 {{\"{fields[0]}\": …}}")
+            rid = request_id(req)
+            unknown = sorted(set(req) - {"id", *fields})
+            if unknown:
+                raise ValidationError(f"{unknown[0]}: 未知字段（可用字段：id、{'、'.join(fields)}）")
             resp = handle(req)
-        except json.JSONDecodeError as exc:
-            resp = {"error": f"不是合法的 JSON：{exc.msg}"}
         except KbError as exc:
-            resp = {"error": str(exc)}
-        if isinstance(req, dict) and "id" in req and "request_id" not in resp:
-            resp = {"request_id": req["id"], **resp}
+            resp = {"error": one_line(str(exc))}
+        except Exception as exc:  # a bug must not end the worker: answer, log the trace, go on
+            log.exception("--jsonl request failed")
+            resp = {"error": f"内部错误 (internal)：{type(exc).__name__}: {one_line(str(exc))}"}
+        if rid is not None:
+            resp = {"request_id": rid, **resp}
         sys.stdout.write(dumps(resp) + "\n")
         sys.stdout.flush()
     return EXIT_OK
 
 
 def cmd_search(ctx: Context, args: argparse.Namespace) -> int:
+    if not args.jsonl:  # checked before the engine loads
+        if not (args.query or "").strip():
+            raise ValidationError("query: 请给出搜索词 (QUERY)，或使用 --jsonl")
+        if problem := length_problem(args.query, QUERY_MAX_CHARS):
+            raise ValidationError(f"query: 搜索词{problem}")
     engine = ctx.engine()
     audience = "editor" if args.all_statuses else "agent"
 
@@ -233,12 +421,10 @@ def cmd_search(ctx: Context, args: argparse.Namespace) -> int:
 
     if args.jsonl:
         def handle(req: dict[str, Any]) -> dict[str, Any]:
-            q = str(req.get("q") or "")
-            return {"q": q, "hits": run(q, int(req.get("limit") or args.limit))}
+            q = request_text(req, "q", QUERY_MAX_CHARS)
+            return {"q": q, "hits": run(q, request_limit(req, args.limit, SEARCH_LIMIT_MAX))}
 
-        return _serve_jsonl(handle)
-    if not args.query:
-        raise ValidationError("query: 请给出搜索词 (QUERY)，或使用 --jsonl")
+        return _serve_jsonl(handle, SEARCH_FIELDS)
     hits = run(args.query, args.limit)
     if args.json:
         _print(dumps({"q": args.query, "hits": hits}))
@@ -253,21 +439,21 @@ def cmd_search(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_suggest(ctx: Context, args: argparse.Namespace) -> int:
+    if not args.jsonl:  # checked before the engine loads
+        if not (args.text or "").strip():
+            raise ValidationError("text: 请给出诉求内容 (TEXT)，或使用 --jsonl")
+        given = suggest_request({"text": args.text, "address": args.address, "phone": args.phone,
+                                 "request_type": args.request_type}, args.limit)
     engine = ctx.engine()
 
     def run(req: dict[str, Any]) -> dict[str, Any]:
-        text = str(req.get("text") or "")
-        result = engine.suggest(text, address=str(req.get("address") or ""), phone=str(req.get("phone") or ""),
-                                request_type=str(req.get("request_type") or ""),
-                                limit=int(req.get("limit") or 5))
-        return {"text": text, **result.to_json()}
+        result = engine.suggest(req["text"], address=req["address"], phone=req["phone"],
+                                request_type=req["request_type"], limit=req["limit"])
+        return {"text": req["text"], **result.to_json()}
 
     if args.jsonl:
-        return _serve_jsonl(run)
-    if not args.text:
-        raise ValidationError("text: 请给出诉求内容 (TEXT)，或使用 --jsonl")
-    out = run({"text": args.text, "address": args.address, "phone": args.phone, "limit": args.limit,
-               "request_type": args.request_type})
+        return _serve_jsonl(lambda req: run(suggest_request(req, args.limit)), SUGGEST_FIELDS)
+    out = run(given)
     if args.json:
         _print(dumps(out))
     else:
@@ -299,7 +485,8 @@ def cmd_index(ctx: Context, args: argparse.Namespace) -> int:
     engine = ctx.engine(sync=args.index_cmd != "rebuild")
     if args.index_cmd == "rebuild":
         n = engine.rebuild()
-        _print(f"索引已重建 (index rebuilt)：{n} 条")
+        if not args.json:
+            _print(f"索引已重建 (index rebuilt)：{n} 条")
     st = engine.index_status()
     db_revision = ctx.kb.revision()
     info = {"path": str(st.path), "revision": st.revision, "database_revision": db_revision,
@@ -322,29 +509,124 @@ def cmd_gui(ctx: Context, args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------- parsing
+# argparse's own messages (Python 3.11–3.13), in Chinese
+_USAGE_MESSAGES = [(re.compile(p), t) for p, t in (
+    (r"argument (?P<arg>[^:]+): invalid choice: (?P<value>.+?) \(choose from (?P<choices>.+)\)",
+     "参数 {arg}：无效的选项 {value}（可选：{choices}）"),
+    (r"argument (?P<arg>[^:]+): expected one argument", "参数 {arg} 需要一个值"),
+    (r"argument (?P<arg>[^:]+): not allowed with argument (?P<other>.+)", "参数 {arg} 不能与 {other} 同时使用"),
+    (r"argument (?P<arg>[^:]+): invalid \S+ value: (?P<value>.+)", "参数 {arg}：无效的值 {value}"),
+    (r"argument (?P<arg>[^:]+): (?P<message>.+)", "参数 {arg}：{message}"),
+    (r"the following arguments are required: (?P<args>.+)", "缺少参数：{args}"),
+    (r"unrecognized arguments: (?P<args>.+)", "无法识别的参数：{args}"),
+    (r"ambiguous option: (?P<option>\S+) could match (?P<matches>.+)", "选项 {option} 有歧义，可能是：{matches}"),
+    (r"one of the arguments (?P<args>.+) is required", "需要以下参数之一：{args}"),
+)]
+
+
+def usage_message(message: str) -> str:
+    for pattern, template in _USAGE_MESSAGES:
+        if m := pattern.fullmatch(message):
+            return template.format(**m.groupdict())
+    return message
+
+
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # usage errors exit 2 with a Chinese hint
-        self.print_usage(sys.stderr)
-        _print(f"用法错误 (usage)：{message}", sys.stderr)
+    def error(self, message: str) -> Any:  # usage errors: exit 2 with one Chinese line
+        _print(f"用法错误 (usage)：{one_line(usage_message(message))}（{self.prog} --help 查看用法）", sys.stderr)
         sys.exit(EXIT_USAGE)
+
+
+def _arg_basedir(value: str) -> str:
+    if not value.strip():
+        raise argparse.ArgumentTypeError("数据文件夹不能为空")
+    if Path(value).expanduser().exists() and not Path(value).expanduser().is_dir():
+        raise argparse.ArgumentTypeError(f"不是文件夹：{value}")
+    return value
+
+
+def _arg_db_url(value: str) -> str:
+    if problem := db_url_problem(value):
+        raise argparse.ArgumentTypeError(problem)
+    return value
+
+
+def _arg_count(maximum: int) -> Callable[[str], int]:
+    """An integer 1…maximum (limits, version numbers)."""
+    def count(value: str) -> int:
+        try:
+            number = int(value.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"应为 1–{maximum} 的整数（现为 “{value[:40]}”）") from None
+        if problem := limit_problem(number, maximum):
+            raise argparse.ArgumentTypeError(problem)
+        return number
+
+    return count
+
+
+def _arg_input_file(value: str) -> str:
+    """A file to read: it exists, is a file, is not empty and can be opened."""
+    path = Path(value)
+    if not value.strip():
+        raise argparse.ArgumentTypeError("请给出文件路径")
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"这是一个文件夹，不是文件：{value}")
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"文件不存在：{value}")
+    try:
+        with path.open("rb") as fh:
+            if not fh.read(1):
+                raise argparse.ArgumentTypeError(f"文件是空的：{value}")
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(f"无法读取文件：{os_problem(exc)}") from None
+    return value
+
+
+def _arg_output_file(value: str) -> str:
+    """A file to write: a supported type, in a folder that exists and is writable (none is created)."""
+    path = Path(value)
+    if not value.strip():
+        raise argparse.ArgumentTypeError("请给出文件路径")
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"这是一个文件夹，请给出文件名：{value}")
+    try:
+        detect_format(path)
+    except ValidationError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("format: ")) from None
+    folder = path.parent
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"文件夹不存在：{folder}（不会自动创建，请先创建或检查路径）")
+    if not os.access(folder, os.W_OK):
+        raise argparse.ArgumentTypeError(f"没有权限写入文件夹：{folder}")
+    return value
+
+
+def _check_combinations(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """What argparse cannot say by itself."""
+    if getattr(args, "jsonl", False) and (getattr(args, "query", None) is not None
+                                           or getattr(args, "text", None) is not None):
+        parser.error("--jsonl 从标准输入逐行读取请求，不能同时在命令行给出搜索词或诉求内容")
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="huiyin", description="回音 Huiyin — 12345 热线知识库与话术助手")
     p.add_argument("--version", action="version", version=f"huiyin {__version__}")
-    p.add_argument("--basedir", help="数据目录 (database, index, logs, settings)；默认系统用户数据目录或 $HUIYIN_HOME")
-    p.add_argument("--db", help="数据库地址 SQLAlchemy URL，例如 postgresql+psycopg://user@host/huiyin")
+    p.add_argument("--basedir", type=_arg_basedir,
+                   help="数据目录 (database, index, logs, settings)；默认系统用户数据目录或 $HUIYIN_HOME")
+    p.add_argument("--db", type=_arg_db_url, help="数据库地址 SQLAlchemy URL，例如 postgresql+psycopg://user@host/huiyin")
     p.add_argument("--self-test", action="store_true", help="自检：建库、建索引、搜索、推荐、警报、打开主窗口后退出")
     p.add_argument("-v", "--verbose", action="store_true", help="显示调试日志")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
     s = sub.add_parser("init", help="初始化数据库并载入示例知识库")
-    s.add_argument("--empty", action="store_true", help="只建空库，不载入示例")
-    s.add_argument("--force-sample", action="store_true", help="已有数据时也载入（按 external_id 更新）")
+    g = s.add_mutually_exclusive_group()
+    g.add_argument("--empty", action="store_true", help="只建空库，不载入示例")
+    g.add_argument("--force-sample", action="store_true", help="已有数据时也载入（按 external_id 更新）")
     s.set_defaults(func=cmd_init)
 
     s = sub.add_parser("import", help="导入 JSONL/JSON/CSV/XLSX 文件（整文件要么全部成功，要么不做更改）")
-    s.add_argument("path")
+    s.add_argument("path", type=_arg_input_file)
     s.add_argument("--kind", choices=sorted(KIND_FIELDS), help="数据类型；默认按表头猜测")
     s.add_argument("--dry-run", action="store_true", help="只检查，不写入")
     s.add_argument("--replace", action="store_true",
@@ -354,7 +636,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("export", help="导出为 JSONL/JSON/CSV/XLSX（按文件后缀）")
     s.add_argument("--kind", choices=sorted(KIND_FIELDS), required=True)
-    s.add_argument("path")
+    s.add_argument("path", type=_arg_output_file, help="输出文件；所在文件夹须已存在")
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("check", help="检查过期、30 天内到期、180 天未审核的条目和未核实的承办单位")
@@ -363,9 +645,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("search", help="搜索知识条目")
     s.add_argument("query", nargs="?")
-    s.add_argument("--limit", type=int, default=10)
-    s.add_argument("--json", action="store_true")
-    s.add_argument("--jsonl", action="store_true", help='每行一个请求 {"q": …, "limit": 10}')
+    s.add_argument("--limit", type=_arg_count(SEARCH_LIMIT_MAX), default=10, help=f"1–{SEARCH_LIMIT_MAX}，默认 10")
+    g = s.add_mutually_exclusive_group()
+    g.add_argument("--json", action="store_true")
+    g.add_argument("--jsonl", action="store_true", help='每行一个请求 {"q": …, "limit": 10}')
     s.add_argument("--all-statuses", action="store_true", help="编辑视角：包括草稿、待审、过期条目")
     s.set_defaults(func=cmd_search)
 
@@ -373,10 +656,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("text", nargs="?")
     s.add_argument("--address", default="")
     s.add_argument("--phone", default="")
-    s.add_argument("--request-type", default="", help="consult/help/complaint/report/suggestion/praise")
-    s.add_argument("--limit", type=int, default=5)
-    s.add_argument("--json", action="store_true")
-    s.add_argument("--jsonl", action="store_true", help='每行一个请求 {"text": …, "address": …, "phone": …}')
+    s.add_argument("--request-type", default="", choices=REQUEST_TYPES, help="诉求类型：" + "/".join(REQUEST_TYPES))
+    s.add_argument("--limit", type=_arg_count(SUGGEST_LIMIT_MAX), default=5, help=f"1–{SUGGEST_LIMIT_MAX}，默认 5")
+    g = s.add_mutually_exclusive_group()
+    g.add_argument("--json", action="store_true")
+    g.add_argument("--jsonl", action="store_true", help='每行一个请求 {"text": …, "address": …, "phone": …}')
     s.set_defaults(func=cmd_suggest)
 
     s = sub.add_parser("index", help="搜索索引：rebuild 重建 / status 状态")
@@ -391,19 +675,34 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--json", action="store_true")
     r = esub.add_parser("rollback")
     r.add_argument("external_id")
-    r.add_argument("version", type=int)
+    r.add_argument("version", type=_arg_count(2**31 - 1))
     s.set_defaults(func=cmd_entry)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _check_combinations(parser, args)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     ctx: Context | None = None
     try:
+        gui = args.command is None or args.self_test
+        if gui and not args.self_test:
+            from desktop.app import missing_display
+
+            if problem := missing_display():  # before Qt aborts the process
+                _print(problem, sys.stderr)
+                return EXIT_ENV
         ctx = Context(args)
-        if args.command is None or args.self_test:
+        if not gui:  # the GUI reports a bad database in its own dialog
+            if problem := db_url_problem(ctx.db_url):  # also from HUIYIN_DB_URL or huiyin.ini
+                raise ValidationError(f"database_url: {problem}")
+            if args.command != "init":
+                ctx.require_initialised()  # the GUI's first start and init create the knowledge base
+        ctx.ensure_folders()
+        if gui:
             return cmd_gui(ctx, args)
         return int(args.func(ctx, args))
     except ImportRejected as exc:
@@ -412,14 +711,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             _print(f"  {err}", sys.stderr)
         return EXIT_BAD_INPUT
     except (ValidationError, NotFound) as exc:
-        _print(f"错误 (bad input)：{exc}", sys.stderr)
+        _print(f"错误 (bad input)：{one_line(str(exc))}", sys.stderr)
         return EXIT_BAD_INPUT
     except StorageError as exc:
-        _print(f"环境错误 (environment)：{exc}", sys.stderr)
+        _print(f"环境错误 (environment)：{one_line(str(exc))}", sys.stderr)
         return EXIT_ENV
     except KbError as exc:
-        _print(f"错误：{exc}", sys.stderr)
+        _print(f"错误：{one_line(str(exc))}", sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as exc:  # a file or folder that failed after the checks (disk full, removed meanwhile)
+        _print(f"环境错误 (environment)：{os_problem(exc)}", sys.stderr)
+        return EXIT_ENV
     except KeyboardInterrupt:
         return 130
     finally:

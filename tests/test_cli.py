@@ -48,6 +48,10 @@ def test_export_import_round_trip(initialised: Path, tmp_path: Path, capsys: pyt
         run(capsys, "--basedir", str(initialised), "export", "--kind", kind, str(a))
         run(capsys, "--basedir", str(empty), "export", "--kind", kind, str(b))
         assert a.read_text("utf-8") == b.read_text("utf-8"), kind
+    with pytest.raises(SystemExit) as exc:  # export creates no folders
+        main(["--basedir", str(initialised), "export", "--kind", "entries", str(tmp_path / "missing" / "e.csv")])
+    assert exc.value.code == EXIT_USAGE and "文件夹不存在" in capsys.readouterr().err
+    assert not (tmp_path / "missing").exists()
 
 
 def test_bad_import_exit_code_and_message(initialised: Path, tmp_path: Path,
@@ -86,3 +90,19 @@ def test_entry_history_and_rollback(initialised: Path, tmp_path: Path, capsys: p
 def test_console_script_is_installed() -> None:
     proc = subprocess.run([sys.executable, "-m", "desktop", "--version"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stdout.startswith("huiyin ")
+
+
+@pytest.mark.parametrize("argv", [
+    ["index", "rebuild", "--json"], ["index", "status", "--json"], ["check", "--json"],
+    ["search", "医保", "--json"], ["search", "不存在的东西", "--json"], ["suggest", "我家暖气不热", "--json"],
+    ["entry", "history", "E-0001", "--json"],
+], ids=lambda a: "-".join(a[:2]))
+def test_json_output_is_json_only(initialised: Path, capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    code, out, err = run(capsys, "--basedir", str(initialised), *argv)
+    assert code == EXIT_OK, err
+    json.loads(out)  # the whole of stdout is one JSON document
+
+
+def test_search_limit_is_respected(initialised: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--basedir", str(initialised), "search", "医保", "--limit", "1", "--json")
+    assert code == EXIT_OK and len(json.loads(out)["hits"]) == 1
