@@ -36,3 +36,17 @@ def test_no_qt_and_no_upward_imports_even_lazily() -> None:
                                ("indexer", ("PySide6", "shiboken6", "desktop"))):
         bad = sorted(m for m in _imported_modules(package) if m.split(".")[0] in forbidden)
         assert not bad, f"{package}/ imports {bad}"
+
+
+def test_tests_do_not_import_bench() -> None:
+    """bench/ imports what it shares with the tests from tests/ (helpers.py, alert_phrases.py), not the reverse."""
+    bench = {p.stem for p in (ROOT / "bench").glob("*.py")} | {"bench"}
+    bad = sorted(m for m in _imported_modules("tests") if m.split(".")[0] in bench)
+    assert not bad, f"tests/ imports {bad}"
+
+
+def test_screenshot_scripts_are_not_shipped() -> None:
+    """Screenshot scripts live in tools/: the bundle ships kb, indexer and desktop."""
+    shipped = sorted(str(p.relative_to(ROOT)) for package in ("kb", "indexer", "desktop")
+                     for p in (ROOT / package).rglob("*.py") if "grab().save(" in p.read_text(encoding="utf-8"))
+    assert not shipped, f"screenshot code in the shipped packages: {shipped}"
