@@ -8,7 +8,8 @@ added later is checked without code):
   stay) and lone surrogates, so no escape sequence is ever stored (a NUL in a JSON column would be
   kept as ``\\u0000``).
 * :func:`check` (one field at a time, for a ValidationError naming the caller's field) and
-  :func:`problems` (every field, for an import that lists them all) compare lengths with the model.
+  :func:`problems` (every field, for an import that lists them all) compare values with the model:
+  string lengths, 32-bit integers (PostgreSQL's INTEGER; SQLite stores 64 bits), no NaN in JSON.
 * :func:`guard` makes every session check every row it flushes, the net under the service's
   own checks: a value nobody checked is still bad input, never a database error.
 """
@@ -16,12 +17,13 @@ added later is checked without code):
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Mapping
 from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import String, event, inspect
+from sqlalchemy import JSON, BigInteger, Integer, String, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from kb.errors import ValidationError
@@ -72,19 +74,54 @@ def max_lengths(model: type[Base]) -> Mapping[str, int]:
     return out
 
 
-def _too_long(limit: int, value: str) -> str:
-    return f"不能超过 {limit} 个字符（现为 {len(value)} 个）"
+# PostgreSQL's INTEGER is 32 bits; SQLite stores 64 and would take what PostgreSQL refuses.
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+
+
+@cache
+def _rules(model: type[Base]) -> Mapping[str, tuple[str, int]]:
+    """Attribute name → what PostgreSQL enforces on it: ("length", n), ("int32", 0) or ("json", 0)."""
+    out: dict[str, tuple[str, int]] = {key: ("length", n) for key, n in max_lengths(model).items()}
+    for attr in inspect(model).column_attrs:
+        column_type = attr.columns[0].type
+        if isinstance(column_type, Integer) and not isinstance(column_type, BigInteger):
+            out[attr.key] = ("int32", 0)
+        elif isinstance(column_type, JSON):
+            out[attr.key] = ("json", 0)
+    return out
+
+
+def _non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, list | tuple):
+        return any(_non_finite(v) for v in value)
+    if isinstance(value, dict):
+        return any(_non_finite(v) for v in value.values())
+    return False
+
+
+def _problem(rule: tuple[str, int], value: Any) -> str | None:
+    kind, limit = rule
+    if kind == "length" and isinstance(value, str) and len(value) > limit:
+        return f"不能超过 {limit} 个字符（现为 {len(value)} 个）"
+    if kind == "int32" and isinstance(value, int) and not isinstance(value, bool) and not INT_MIN <= value <= INT_MAX:
+        return f"应在 {INT_MIN} 到 {INT_MAX} 之间（现为 {value}）"
+    if kind == "json" and _non_finite(value):
+        return "不能包含 NaN 或无穷大的数值"
+    return None
 
 
 def problems(model: type[Base], values: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(attribute, reason) for every string in ``values`` longer than its column allows."""
-    lengths = max_lengths(model)
-    return [(key, _too_long(lengths[key], value)) for key, value in values.items()
-            if key in lengths and isinstance(value, str) and len(value) > lengths[key]]
+    """(attribute, reason) for every value in ``values`` its column would refuse on PostgreSQL:
+    a string too long, an integer beyond 32 bits, a NaN or infinity inside JSON."""
+    rules = _rules(model)
+    found = ((key, _problem(rules[key], value)) for key, value in values.items() if key in rules)
+    return [(key, reason) for key, reason in found if reason]
 
 
 def check(model: type[Base], values: Mapping[str, Any], *, field: str = "") -> dict[str, Any]:
-    """``values`` cleaned (see :func:`clean`), or a ValidationError for the first one that is too long.
+    """``values`` cleaned (see :func:`clean`), or a ValidationError for the first one the column refuses.
 
     The error names the attribute, or ``field`` when given (e.g. "category" for a category path).
     """
@@ -99,18 +136,18 @@ def check(model: type[Base], values: Mapping[str, Any], *, field: str = "") -> d
 def check_row(row: Base) -> None:
     """Clean and check every column value of an ORM row in place (the flush guard)."""
     model = type(row)
-    lengths = max_lengths(model)
+    rules = _rules(model)
     for attr in inspect(model).column_attrs:
         key = attr.key
         value = getattr(row, key, None)
-        if not isinstance(value, str | list | tuple | dict):
-            continue
-        cleaned = clean(value)
-        if cleaned != value:
-            setattr(row, key, cleaned)
-        if key in lengths and isinstance(cleaned, str) and len(cleaned) > lengths[key]:
-            table = model.__tablename__
-            raise ValidationError(f"{key}: {table}.{key} {_too_long(lengths[key], cleaned)}", field=key)
+        if isinstance(value, str | list | tuple | dict):
+            cleaned = clean(value)
+            if cleaned != value:
+                setattr(row, key, cleaned)
+                value = cleaned
+        reason = _problem(rules[key], value) if key in rules else None
+        if reason:
+            raise ValidationError(f"{key}: {model.__tablename__}.{key} {reason}", field=key)
 
 
 def _before_flush(session: Session, _context: Any, _instances: Any) -> None:

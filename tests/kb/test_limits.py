@@ -171,3 +171,22 @@ def test_database_errors_are_not_reached_for_content(kb: KnowledgeBase) -> None:
             s.add(m.Category(name="类2", path="路径2"))
     except StorageError as exc:  # pragma: no cover - the failure this test guards against
         pytest.fail(f"database error after refused rows: {exc}")
+
+
+def test_integers_beyond_32_bits_are_bad_input_on_both_databases(kb: KnowledgeBase) -> None:
+    """PostgreSQL's INTEGER is 32 bits; SQLite would store 3,000,000,000 without a word."""
+    add_departments(kb)
+    with pytest.raises(ValidationError) as err:
+        kb.save_rule({"department": "D-RSJ", "priority": 3_000_000_000}, user="admin")
+    assert err.value.field == "priority" and "2147483647" in err.value.reason
+    with pytest.raises(ValidationError) as err, kb.session() as s:
+        s.add(m.DictWord(word="接诉即办", freq=2**40, pos="nz"))
+    assert err.value.field == "freq"
+    assert kb.routing_rules() == []
+
+
+def test_json_values_with_nan_are_bad_input(kb: KnowledgeBase) -> None:
+    with pytest.raises(ValidationError) as err:
+        kb.set_setting("deadlines", {"hours": float("nan")}, user="admin")
+    assert err.value.field == "value"
+    assert kb.get_setting("deadlines") is None
