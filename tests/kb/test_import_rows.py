@@ -131,7 +131,7 @@ def test_one_missing_department_named_once(kb: KnowledgeBase, tmp_path: Path) ->
 def test_bad_row_leaves_every_table_identical(kb: KnowledgeBase, tmp_path: Path) -> None:
     seed_everything(kb, tmp_path)
     before = snapshot(kb)
-    cases = {
+    cases: dict[str, list[dict[str, object]]] = {
         "places": [{"district": "朝阳区", "street": "望京街道", "aliases": ["望京"]}, {"district": ""}],
         "rules": [{"external_id": "R-2", "department": "D-RSJ", "priority": 3},
                   {"external_id": "R-3", "department": "D-RSJ", "active": "也许"}],
