@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +15,7 @@ from kb import db, sample
 from kb import models as m
 from kb.errors import StorageError
 from kb.resources import resource_path
-from kb.sample import check_lexicon, open_and_set_up, read_jsonl, set_up
+from kb.sample import SAMPLE_FILES, check_lexicon, open_and_set_up, read_jsonl, set_up
 from kb.service import KnowledgeBase
 from tests.conftest import Clock
 
@@ -130,5 +133,22 @@ def test_open_and_set_up_returns_an_open_base(db_url: str) -> None:
     try:
         assert result.lexicon.ok and db.schema_revision(kb.engine) == db.HEAD_REVISION
         assert sample.check_lexicon(kb).ok
+    finally:
+        kb.close()
+
+
+def test_two_processes_setting_up_one_sqlite_file_at_once(tmp_path: Path) -> None:
+    """SQLite: the second process waits on the write lock (BEGIN IMMEDIATE), then finds the work done."""
+    url = f"sqlite:///{tmp_path}/kb.sqlite3"
+    code = ("import sys; from kb.sample import open_and_set_up; "
+            "kb, r = open_and_set_up(sys.argv[1]); print(len(r.loaded), r.lexicon.ok); kb.close()")
+    procs = [subprocess.Popen([sys.executable, "-c", code, url], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert sorted(out.split() for out, _ in outs) == [["0", "True"], [str(len(SAMPLE_FILES)), "True"]]
+    kb = KnowledgeBase.open(url)
+    try:
+        assert kb.stats().entries == len(read_jsonl(resource_path("sample/entries.jsonl")))
     finally:
         kb.close()
