@@ -152,3 +152,37 @@ def test_two_processes_setting_up_one_sqlite_file_at_once(tmp_path: Path) -> Non
         assert kb.stats().entries == len(read_jsonl(resource_path("sample/entries.jsonl")))
     finally:
         kb.close()
+
+
+def test_migration_0002_carries_an_existing_database_along(db_url: str) -> None:
+    """A base created by the first release (VARCHAR(300) patterns) keeps its rows and takes long lines after."""
+    from alembic import command
+    from sqlalchemy import Text, inspect, text
+
+    engine = db.make_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            cfg = db._alembic_config(conn)
+            command.upgrade(cfg, "0001")
+            conn.execute(text("INSERT INTO alert_kind (kind, label, transfer_to, script, severity) "
+                              "VALUES ('fire', '火警', '119', '请离开。', 100)"))
+            conn.execute(text("INSERT INTO alert_term (kind, pattern, polarity, note) "
+                              "VALUES ('fire', '煤气味', 'trigger', '')"))
+        assert db.upgrade(engine) is True
+        assert db.schema_revision(engine) == db.HEAD_REVISION
+        if engine.dialect.name == "postgresql":  # SQLite never enforced the length: nothing to alter there
+            columns = {c["name"]: c["type"] for c in inspect(engine).get_columns("alert_term")}
+            assert isinstance(columns["pattern"], Text)
+    finally:
+        engine.dispose()
+    kb = KnowledgeBase.open(db_url)
+    try:
+        terms, kinds = kb.alert_records()
+        assert [t["pattern"] for t in terms] == ["煤气味"] and kinds[0]["transfer_to"] == "119"
+        long_line = "(" + "|".join(f"{i}号楼" for i in range(1, 80)) + ")…煤气味"
+        assert len(long_line) > 300
+        kb.set_alert_records([*terms, {"kind": "fire", "pattern": long_line, "polarity": "trigger", "note": ""}],
+                             kinds, user="editor")
+        assert long_line in {t["pattern"] for t in kb.alert_records()[0]}
+    finally:
+        kb.close()
