@@ -16,6 +16,7 @@ from kb.errors import ValidationError
 from kb.paths import AppPaths
 
 SCHEMA_VERSION = 1
+THEMES = ("default", "high_contrast")  # [ui] theme: the standard colours, or white on black (desktop/style.py)
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class Settings:
     user: str = ""
     role: str = "agent"
     font_size: int = 11
+    theme: str = "default"
     city_area_code: str = "10"
     schema_version: int = SCHEMA_VERSION
 
@@ -40,7 +42,7 @@ class Settings:
 
 
 _SECTIONS = {"database_url": ("database", "url"), "seat": ("seat", "name"), "user": ("seat", "user"),
-             "role": ("seat", "role"), "font_size": ("ui", "font_size"),
+             "role": ("seat", "role"), "font_size": ("ui", "font_size"), "theme": ("ui", "theme"),
              "city_area_code": ("city", "area_code"), "schema_version": ("meta", "schema_version")}
 
 
@@ -65,6 +67,8 @@ def load(path: Path) -> Settings:
                 raise ValidationError(f"{section}.{key}: 应为整数：{raw}") from None
         else:
             values[f.name] = raw.strip()
+    if values.get("theme", THEMES[0]) not in THEMES:
+        raise ValidationError(f"ui.theme: 未知的主题「{values['theme']}」，可选：{'、'.join(THEMES)}")
     return replace(Settings(), **values)  # type: ignore[arg-type]
 
 

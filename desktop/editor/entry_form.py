@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QCompleter,
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from desktop.editor.texts import error_text
 from desktop.widgets.answer_view import AnswerView
 from desktop.widgets.common import section_label
+from desktop.widgets.layout import FlowLayout, ScrollPane, lines_tall
 from kb.convert import parse_date, split_list
 from kb.dto import DepartmentView, EntryDraft, EntryView
 from kb.editorial import STATUS_LABELS, allowed_transitions, draft_of
@@ -30,8 +31,8 @@ from kb.errors import ValidationError
 
 PREVIEW_DEBOUNCE_MS = 120
 # Workflow buttons: target status → label.
-TRANSITION_LABELS: dict[str, str] = {"review": "提交审核", "published": "审核通过并发布", "draft": "退回草稿",
-                                     "archived": "归档下架"}
+TRANSITION_LABELS: dict[str, str] = {"review": "提交审核(&R)", "published": "审核通过并发布(&P)",
+                                     "draft": "退回草稿(&D)", "archived": "归档下架(&G)"}  # Alt+letter
 
 
 class EntryForm(QWidget):
@@ -64,11 +65,14 @@ class EntryForm(QWidget):
         self.title.setPlaceholderText("来电人会怎么问，例如：社保卡丢失如何补办")
         self.aliases = QPlainTextEdit()
         self.aliases.setPlaceholderText("其他问法，每行一个")
-        self.aliases.setFixedHeight(60)
+        self.aliases.setTabChangesFocus(True)  # Tab goes on to the next field, never into the text
+        lines_tall(self.aliases, 2.5, fixed=True)
         self.keywords = QLineEdit()
         self.keywords.setPlaceholderText("关键词，用、或逗号分隔")
         self.answer = QPlainTextEdit()
         self.answer.setPlaceholderText("答复口径：坐席照读给来电人的话")
+        self.answer.setTabChangesFocus(True)
+        lines_tall(self.answer, 4)
         self.basis = QLineEdit()
         self.basis.setPlaceholderText("政策依据：文件名称、文号或链接")
         self.valid_from = QLineEdit()
@@ -83,6 +87,7 @@ class EntryForm(QWidget):
         category_line = self.category.lineEdit()
         if category_line is not None:
             category_line.setPlaceholderText("一级/二级，可输入新分类")
+            category_line.setAccessibleName("分类")  # the combo's own text field
         for widget, name in ((self.title, "标题"), (self.aliases, "问法"), (self.keywords, "关键词"),
                              (self.answer, "答复口径"), (self.basis, "政策依据"), (self.valid_from, "生效日期"),
                              (self.valid_to, "失效日期"), (self.department, "承办单位"), (self.category, "分类")):
@@ -93,7 +98,7 @@ class EntryForm(QWidget):
         self.error.setWordWrap(True)
         self.save_button = QPushButton("保存 (Ctrl+S)")
         self.save_button.setDefault(True)
-        self.new_button = QPushButton("新建")
+        self.new_button = QPushButton("新建(&N)")
         self.transition_buttons: dict[str, QPushButton] = {}
         for status, label in TRANSITION_LABELS.items():
             button = QPushButton(label)
@@ -108,23 +113,25 @@ class EntryForm(QWidget):
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.addRow("标题", self.title)
-        form.addRow("问法", self.aliases)
-        form.addRow("关键词", self.keywords)
-        form.addRow("答复口径", self.answer)
-        form.addRow("政策依据", self.basis)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # large fonts: the field below its label
+        form.addRow("标题(&T)", self.title)  # Alt+letter goes to the field
+        form.addRow("问法(&Q)", self.aliases)
+        form.addRow("关键词(&K)", self.keywords)
+        form.addRow("答复口径(&A)", self.answer)
+        form.addRow("政策依据(&B)", self.basis)
         dates = QHBoxLayout()
         dates.addWidget(self.valid_from)
         dates.addWidget(QLabel("至"))
         dates.addWidget(self.valid_to)
-        form.addRow("有效期", dates)
-        form.addRow("承办单位", self.department)
-        form.addRow("分类", self.category)
-        buttons = QHBoxLayout()
+        valid_label = QLabel("有效期(&V)")
+        valid_label.setBuddy(self.valid_from)
+        form.addRow(valid_label, dates)
+        form.addRow("承办单位(&U)", self.department)
+        form.addRow("分类(&C)", self.category)
+        buttons = FlowLayout(spacing=6)  # one row, or more at a large font
         buttons.addWidget(self.save_button)
         for b in self.transition_buttons.values():
             buttons.addWidget(b)
-        buttons.addStretch(1)
         buttons.addWidget(self.new_button)
 
         editor = QWidget()
@@ -144,9 +151,11 @@ class EntryForm(QWidget):
         right.addWidget(section_label("预览：坐席看到的样子"))
         right.addWidget(self.preview, 1)
 
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(editor)
-        splitter.addWidget(preview_box)
+        # Side by side; the preview goes under the form when both do not fit (a large font).
+        self.splitter = splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.setChildrenCollapsible(False)
+        splitter.addWidget(ScrollPane(editor))
+        splitter.addWidget(ScrollPane(preview_box))
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         layout = QVBoxLayout(self)
@@ -164,6 +173,21 @@ class EntryForm(QWidget):
         self.department.currentIndexChanged.connect(self._edited)
         self.category.currentTextChanged.connect(self._edited)
         self.load(None)
+
+    # ------------------------------------------------------------- layout
+    def minimumSizeHint(self) -> QSize:
+        """As narrow as the wider of the form and the preview: below that they stack (see resizeEvent)."""
+        hints = [self.splitter.widget(i).minimumSizeHint() for i in range(self.splitter.count())]
+        return QSize(max(h.width() for h in hints), max(h.height() for h in hints))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        panes = [self.splitter.widget(i).minimumSizeHint().width() for i in range(self.splitter.count())]
+        side_by_side = sum(panes) + self.splitter.handleWidth()
+        orientation = Qt.Orientation.Horizontal if event.size().width() >= side_by_side else Qt.Orientation.Vertical
+        if self.splitter.orientation() != orientation:
+            self.splitter.setOrientation(orientation)
+            self.splitter.setSizes([1, 1])  # half and half: the preview is no afterthought
+        super().resizeEvent(event)
 
     # ---------------------------------------------------------- reference data
     def set_departments(self, departments: list[DepartmentView]) -> None:

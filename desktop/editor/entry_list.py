@@ -8,7 +8,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
-    QGridLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -18,6 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop import style
+from desktop.widgets.layout import FlowLayout
 from kb.dto import DepartmentView
 from kb.editorial import STATUS_LABELS, EntryFilter, EntryListItem
 
@@ -59,16 +60,21 @@ class EntryFilterBar(QWidget):
         self.flagged = QCheckBox("坐席反馈")
         self.unreviewed = QCheckBox("超180天未审核")
 
-        grid = QGridLayout(self)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.addWidget(self.search, 0, 0, 1, 4)
-        grid.addWidget(self.status, 1, 0)
-        grid.addWidget(self.category, 1, 1)
-        grid.addWidget(self.department, 1, 2, 1, 2)
-        grid.addWidget(self.expiring, 2, 0)
-        grid.addWidget(self.expired, 2, 1)
-        grid.addWidget(self.flagged, 2, 2)
-        grid.addWidget(self.unreviewed, 2, 3)
+        # The pickers and the check filters wrap onto more rows at a large font (the pane stays narrow).
+        pickers, checks = QWidget(), QWidget()
+        pick_flow, check_flow = FlowLayout(pickers, spacing=6, fill=True), FlowLayout(checks, spacing=12)
+        for combo in (self.status, self.category, self.department):
+            # Long department names show in the drop-down; the closed box needs no room for them.
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(6)
+            pick_flow.addWidget(combo)
+        for box in (self.expiring, self.expired, self.flagged, self.unreviewed):
+            check_flow.addWidget(box)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.search)
+        column.addWidget(pickers)
+        column.addWidget(checks)
 
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -137,6 +143,7 @@ class EntryTable(QTableWidget):
         super().__init__(0, len(COLUMNS), parent)
         self.setHorizontalHeaderLabels(list(COLUMNS))
         self.setAccessibleName("知识条目列表")
+        self.setTabKeyNavigation(False)  # Tab leaves the table; the arrow keys move in it, Ctrl+Tab switches pages
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -156,7 +163,7 @@ class EntryTable(QTableWidget):
         self.blockSignals(True)
         self.rows = list(items)
         self.setRowCount(len(items))
-        warn = QBrush(QColor("#b35900"))
+        warn = QBrush(QColor(style.color("warn")))  # the theme's, 4.5:1 on the rows
         for row, it in enumerate(items):
             e = it.entry
             values = (e.external_id, e.title, STATUS_LABELS.get(e.status, e.status), _hints(it), e.category,

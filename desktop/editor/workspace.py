@@ -14,8 +14,10 @@ from datetime import date, timedelta
 from typing import Any, TypeVar
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QLabel, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
+from desktop import accessibility
 from desktop.editor.conflict import ConflictView
 from desktop.editor.directory import DirectoryWorkspace
 from desktop.editor.entry_form import EntryForm
@@ -26,6 +28,7 @@ from desktop.editor.import_wizard import ImportWizard
 from desktop.editor.texts import error_text
 from desktop.services import SearchEngine
 from desktop.tasks import Op, TaskManager
+from desktop.widgets.layout import ScrollPane, size_by_current_page
 from kb import editorial as ed
 from kb.dto import Changes, DepartmentView, EntryDraft, EntryVersionView, EntryView
 from kb.errors import ConflictError
@@ -49,6 +52,10 @@ class EditorWorkspace(QWidget):
     """
 
     changed = Signal(object)  # Changes committed by this workspace (for the agent side / status bar)
+    # The editor's keys, for the window's F1 help (the page's Alt+letters are listed from the page itself).
+    KEYS = (("Ctrl+F", "搜索条目"), ("Ctrl+N", "新建条目"), ("Ctrl+S", "保存条目（焦点在编辑表单中时）"),
+            ("Ctrl+Tab / Ctrl+Shift+Tab", "切换标签页：条目、知识缺口、导入导出 / 编辑、版本历史 / 名录与规则"),
+            ("↑ ↓ Enter", "在条目列表中选择并打开"))
 
     def __init__(self, kb: KnowledgeBase, engine: SearchEngine | None, tasks: TaskManager, user: str,
                  parent: QWidget | None = None, *, today: date | None = None,
@@ -89,7 +96,10 @@ class EditorWorkspace(QWidget):
         self.pages = QTabWidget()
         self.pages.setObjectName("editorPages")
         self.pages.addTab(splitter, "知识条目")
-        self.pages.addTab(self.directory, "名录与规则")
+        # Its tables are wide: at a large font the page scrolls instead of widening the window.
+        self.pages.addTab(ScrollPane(self.directory, sideways=True), "名录与规则")
+        for pages in (self.left, self.right, self.right_tabs, self.pages):
+            size_by_current_page(pages)  # a hidden page never sets the window's minimum size
         self.status = QLabel("")
         self.status.setObjectName("hintLabel")
         self.status.setWordWrap(True)
@@ -98,6 +108,12 @@ class EditorWorkspace(QWidget):
         layout.addWidget(self.pages, 1)
         layout.addWidget(self.status)
         self.directory.changed.connect(self._directory_changed)
+
+        QShortcut(QKeySequence("Ctrl+F"), self, self.focus_search,
+                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        QShortcut(QKeySequence("Ctrl+N"), self, lambda: self.new_entry(),
+                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        accessibility.prepare(self)  # Tab leaves tables and text fields; inner parts get names
 
         self.entries.filters.changed.connect(lambda _f: self.refresh_list())
         self.entries.table.entry_selected.connect(lambda item: self.open_entry(item.entry.id))

@@ -13,34 +13,34 @@ from datetime import datetime
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
-from desktop.widgets.common import section_label
-from desktop.widgets.search_panel import HTML_ROLE, HtmlDelegate
+from desktop.widgets.common import plain_text, section_label
+from desktop.widgets.search_panel import RichList, html_item
 from kb.dto import BulletinView
 from kb.editorial import EntryUpdate
 
 UPDATE_ROLE = Qt.ItemDataRole.UserRole + 4
-UPDATE_COLOURS = {"new": "#1e8e3e", "changed": "#1f5fbf", "withdrawn": "#6b6b6b"}
+UPDATE_CLASSES = {"new": "new", "changed": "changed", "withdrawn": "withdrawn"}  # colours: style.rich_text_css
 FIELD_NAMES = {"title": "标题", "answer": "口径", "aliases": "问法", "keywords": "关键词", "category": "分类",
                "department": "承办单位", "basis": "依据", "valid_from": "生效日期", "valid_to": "失效日期"}
 BODY_CHARS = 90
 WHO = {"system": "系统（定时发布/到期下架）", "init": "示例知识库"}
 
 
-def bulletin_html(b: BulletinView) -> str:
-    pin = '<span style="color:#c40000;font-weight:bold">【置顶】</span>' if b.pinned else ""
+def bulletin_html(b: BulletinView, *, full: bool = False) -> str:
+    pin = '<span class="pin">【置顶】</span>' if b.pinned else ""
     until = f"　至 {b.ends_at:%m-%d %H:%M}" if b.ends_at else ""
-    body = b.body if len(b.body) <= BODY_CHARS else b.body[:BODY_CHARS] + "…"
+    body = b.body if full or len(b.body) <= BODY_CHARS else b.body[:BODY_CHARS] + "…"
     return (f"{pin}<b>{html.escape(b.title)}</b><br>{html.escape(body)}"
-            f'<br><span style="color:#666">{b.starts_at:%m-%d %H:%M} 起{until}</span>')
+            f'<br><span class="dim">{b.starts_at:%m-%d %H:%M} 起{until}</span>')
 
 
 def update_html(u: EntryUpdate) -> str:
-    colour = UPDATE_COLOURS.get(u.kind, "#333")
+    css = UPDATE_CLASSES.get(u.kind, "dim")
     fields = "、".join(FIELD_NAMES.get(f, f) for f in u.changed_fields[:4])
     what = f" · 改了{fields}" if fields else ""
-    return (f'<span style="color:{colour};font-weight:bold">[{html.escape(u.label)}]</span> '
+    return (f'<span class="{css}">[{html.escape(u.label)}]</span> '
             f"<b>{html.escape(u.entry.title)}</b>"
-            f'<br><span style="color:#666">{u.changed_at:%m-%d %H:%M} · '
+            f'<br><span class="dim">{u.changed_at:%m-%d %H:%M} · '
             f"{html.escape(WHO.get(u.changed_by, u.changed_by))}{what}</span>")
 
 
@@ -81,22 +81,16 @@ class BriefingPanel(QFrame):
 
     @staticmethod
     def _list(name: str) -> QListWidget:
-        lst = QListWidget()
-        lst.setAccessibleName(name)
-        lst.setItemDelegate(HtmlDelegate(lst))
-        lst.setWordWrap(True)
-        lst.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        lst.setVerticalScrollMode(QListWidget.ScrollMode.ScrollPerPixel)
-        return lst
+        return RichList(name)
 
     def set_bulletins(self, bulletins: Sequence[BulletinView]) -> None:
         """Active bulletins; pinned ones first (kept stable otherwise)."""
         ordered = sorted(bulletins, key=lambda b: not b.pinned)
         self.bulletins.clear()
         for b in ordered:
-            item = QListWidgetItem()
-            item.setData(HTML_ROLE, bulletin_html(b))
-            item.setData(Qt.ItemDataRole.AccessibleTextRole, f"{'置顶 ' if b.pinned else ''}{b.title}。{b.body}")
+            item = html_item(bulletin_html(b))
+            # The row shows the first BODY_CHARS characters; the screen reader gets the whole bulletin.
+            item.setData(Qt.ItemDataRole.AccessibleTextRole, plain_text(bulletin_html(b, full=True)))
             self.bulletins.addItem(item)
         self.bulletins_label.setText(f"公告（{len(ordered)}）" if ordered else "公告")
         self.bulletins.setVisible(bool(ordered))
@@ -106,10 +100,8 @@ class BriefingPanel(QFrame):
                     first_shift: bool = False) -> None:
         self.updates.clear()
         for u in updates:
-            item = QListWidgetItem()
-            item.setData(HTML_ROLE, update_html(u))
+            item = html_item(update_html(u))
             item.setData(UPDATE_ROLE, u.entry.id)
-            item.setData(Qt.ItemDataRole.AccessibleTextRole, f"{u.label}：{u.entry.title}")
             self.updates.addItem(item)
         if first_shift and since is not None:
             heading = f"近期口径变更（{since:%m-%d} 以来）"

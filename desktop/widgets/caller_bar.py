@@ -31,7 +31,7 @@ class CallerBar(QFrame):
 
         self.repeat_badge = QLabel()
         self.repeat_badge.setObjectName("repeatBadge")
-        self.repeat_badge.setAccessibleName("重复来电提示")
+        self.repeat_badge.setAccessibleDescription("重复来电提示")
         self.repeat_badge.hide()
 
         self.name = QLineEdit()
@@ -44,11 +44,12 @@ class CallerBar(QFrame):
 
         self.place = QLabel()
         self.place.setObjectName("placeLabel")
-        self.place.setAccessibleName("属地")
+        self.place.setAccessibleDescription("属地")
+        self.place.setWordWrap(True)  # a long district and street take a second line, not the timer's room
 
         self.timer_label = QLabel("未在通话")
         self.timer_label.setObjectName("callTimer")
-        self.timer_label.setAccessibleName("通话计时")
+        self.timer_label.setAccessibleDescription("通话计时")  # the name is the text shown: "通话 00:12"
         self.timer_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
         layout = QHBoxLayout(self)
@@ -111,7 +112,7 @@ class CallerBar(QFrame):
             self.repeat_badge.setText("")
             return
         self.repeat_badge.setText(f"重复来电 {count} 次")
-        self.repeat_badge.setAccessibleDescription(f"该号码近 30 天来电 {count} 次")
+        self.repeat_badge.setAccessibleDescription(f"重复来电提示：该号码近 30 天来电 {count} 次")
         self.repeat_badge.show()
 
     def set_place(self, district: str | None, street: str | None) -> None:

@@ -1,4 +1,4 @@
-"""Small helpers shared by the widgets: labels of domain codes, highlight rendering, fonts."""
+"""Small helpers shared by the widgets: labels of domain codes, highlight rendering, accessible row text."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import html
 import re
 from datetime import date, timedelta
 
+from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import QLabel, QWidget
 
 from indexer.hits import HIGHLIGHT_CLOSE, HIGHLIGHT_OPEN
@@ -16,7 +17,6 @@ HANDLINGS: dict[str, str] = {"answered": "直接答复", "dispatched": "派单",
 WORKORDER_STATUS: dict[str, str] = {"open": "处理中", "dispatched": "已派单", "returned": "已退回",
                                     "closed": "已办结"}
 EXPIRING_DAYS = 30
-HIGHLIGHT_STYLE = "background-color:#ffe58a;color:#000;font-weight:bold;"
 
 _MARK_RE = re.compile(re.escape(HIGHLIGHT_OPEN) + "(.*?)" + re.escape(HIGHLIGHT_CLOSE), re.S)
 
@@ -27,7 +27,7 @@ def highlight_html(snippet: str) -> str:
     last = 0
     for m in _MARK_RE.finditer(snippet):
         parts.append(html.escape(snippet[last:m.start()]))
-        parts.append(f'<span style="{HIGHLIGHT_STYLE}">{html.escape(m.group(1))}</span>')
+        parts.append(f'<span class="hit">{html.escape(m.group(1))}</span>')  # coloured by style.rich_text_css
         last = m.end()
     parts.append(html.escape(snippet[last:]))
     return "".join(parts).replace("\n", "<br>")
@@ -52,10 +52,22 @@ def validity(status: str, valid_to: date | None, today: date) -> tuple[str, str]
     return "有效", "badgeValid"
 
 
+def plain_text(rich: str) -> str:
+    """What a rich-text row shows, as one line for a screen reader (its lines become sentences)."""
+    doc = QTextDocument()
+    doc.setHtml(rich)
+    lines = [" ".join(line.split()) for line in doc.toPlainText().splitlines()]
+    return "。".join(line.rstrip("。") for line in lines if line)
+
+
 def section_label(text: str, buddy: QWidget | None = None) -> QLabel:
-    """A heading for a group of widgets (bold, with an optional buddy for Alt+key mnemonics)."""
+    """A heading for a group of widgets (bold, with an optional buddy for Alt+key mnemonics).
+
+    It wraps, so at a large font it takes a second line instead of widening its column.
+    """
     label = QLabel(text)
     label.setObjectName("sectionLabel")
+    label.setWordWrap(True)
     if buddy is not None:
         label.setBuddy(buddy)
     return label

@@ -5,11 +5,11 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent
+from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
 from desktop.widgets.common import HANDLINGS, REQUEST_TYPES, WORKORDER_STATUS
-from desktop.widgets.search_panel import HTML_ROLE, HtmlDelegate
+from desktop.widgets.search_panel import RichList, html_item
 from kb.dto import WorkOrderView
 
 
@@ -20,7 +20,7 @@ def order_html(w: WorkOrderView) -> str:
     dept = f" → {html.escape(w.department_name)}" if w.department_name else ""
     text = html.escape(w.text[:60] + ("…" if len(w.text) > 60 else ""))
     return (f"<b>{w.received_at:%m-%d %H:%M}</b>　{kind} · {handling}{dept} · "
-            f"<span style='color:#a15c00'>{state}</span><br>{text}")
+            f"<span class='state'>{state}</span><br>{text}")
 
 
 class RepeatCallerPanel(QFrame):
@@ -32,11 +32,7 @@ class RepeatCallerPanel(QFrame):
         self.heading = QLabel()
         self.heading.setObjectName("repeatHeading")
         self.heading.setWordWrap(True)
-        self.orders = QListWidget()
-        self.orders.setAccessibleName("历史工单")
-        self.orders.setItemDelegate(HtmlDelegate(self.orders))
-        self.orders.setWordWrap(True)
-        self.orders.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.orders = RichList("历史工单")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
         layout.addWidget(self.heading)
@@ -53,11 +49,18 @@ class RepeatCallerPanel(QFrame):
         self.heading.setText(f"重复来电：该号码近 30 天来电 {len(orders)} 次{tail}")
         self.setAccessibleName(self.heading.text())
         for w in orders:
-            item = QListWidgetItem()
-            item.setData(HTML_ROLE, order_html(w))
-            item.setData(Qt.ItemDataRole.AccessibleTextRole, f"{w.received_at:%m月%d日} {w.text[:60]}")
-            self.orders.addItem(item)
-        rows = min(len(orders), 3)
-        self.orders.setMinimumHeight(rows * (self.fontMetrics().lineSpacing() * 3 + 12) + 6)
-        self.orders.setMaximumHeight(self.orders.minimumHeight())
+            self.orders.addItem(html_item(order_html(w)))  # read as shown: date, type, handling, unit, state
         self.show()
+        self.fit_rows()
+
+    def fit_rows(self) -> None:
+        """Room for up to three cases at the current font (the style sheet sets it after construction)."""
+        rows = min(self.orders.count(), 3)
+        self.ensurePolished()
+        line = self.orders.fontMetrics().lineSpacing()
+        self.orders.setFixedHeight(rows * (line * 3 + 12) + 6)
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange) and self.orders.count():
+            self.fit_rows()

@@ -6,8 +6,9 @@ import html
 from collections.abc import Sequence
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QAbstractTextDocumentLayout, QKeyEvent, QPainter, QPalette, QTextDocument
+from PySide6.QtGui import QAbstractTextDocumentLayout, QKeyEvent, QPainter, QPalette, QResizeEvent, QTextDocument
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -20,24 +21,33 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.widgets.common import highlight_html, section_label
-from indexer.hits import HIGHLIGHT_CLOSE, HIGHLIGHT_OPEN, SearchHit
+from desktop.style import rich_text_css
+from desktop.widgets.common import highlight_html, plain_text, section_label
+from indexer.hits import SearchHit
 
 HTML_ROLE = Qt.ItemDataRole.UserRole + 1
 HIT_ROLE = Qt.ItemDataRole.UserRole + 2
 
 
 class HtmlDelegate(QStyledItemDelegate):
-    """Paints an item's ``HTML_ROLE`` text (wrapped), so snippets can show highlighted words."""
+    """Paints an item's ``HTML_ROLE`` text (wrapped), so snippets can show highlighted words.
+
+    The colours come from the theme's CSS classes (``style.rich_text_css``). Rows are as
+    tall as their text wrapped at the list's width, so at a large font nothing overlaps.
+    """
 
     def _document(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
                   ) -> QTextDocument:
         doc = QTextDocument()
         doc.setDefaultFont(option.font)
+        doc.setDefaultStyleSheet(rich_text_css())
         doc.setDocumentMargin(5)
         doc.setHtml(str(index.data(HTML_ROLE) or ""))
-        width = option.rect.width() if option.rect.width() > 0 else 300
-        doc.setTextWidth(max(width - 4, 80))
+        width = option.rect.width()
+        view = option.widget
+        if isinstance(view, QAbstractItemView):  # sizeHint gets no rect: wrap at the viewport's width
+            width = view.viewport().width() if width <= 0 else min(width, view.viewport().width())
+        doc.setTextWidth(max((width if width > 0 else 300) - 4, 80))
         return doc
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem,
@@ -71,23 +81,29 @@ def hit_html(hit: SearchHit, hint: str = "") -> str:
     snippet = highlight_html(hit.snippet) if hit.snippet else ""
     why = "、".join(hit.matched[:4])
     meta = " · ".join(p for p in (html.escape(hit.category), f"匹配：{html.escape(why)}" if why else "") if p)
-    prefix = f'<span style="color:#1f5fbf">{html.escape(hint)}</span>&nbsp;' if hint else ""
+    prefix = f'<span class="key">{html.escape(hint)}</span>&nbsp;' if hint else ""
     parts = [f"{prefix}<b>{title}</b>"]
     if snippet:
         parts.append(f"<br>{snippet}")
     if meta:
-        parts.append(f'<br><span style="color:#666">{meta}</span>')
+        parts.append(f'<br><span class="dim">{meta}</span>')
     return "".join(parts)
 
 
-def plain_snippet(snippet: str) -> str:
-    return snippet.replace(HIGHLIGHT_OPEN, "").replace(HIGHLIGHT_CLOSE, "")
+def html_item(rich: str) -> QListWidgetItem:
+    """A row painted from ``rich`` (by :class:`HtmlDelegate`) whose accessible text is everything it shows."""
+    item = QListWidgetItem()
+    item.setData(HTML_ROLE, rich)
+    item.setData(Qt.ItemDataRole.AccessibleTextRole, plain_text(rich))
+    return item
 
 
-class AnswerList(QListWidget):
-    """A list of :class:`SearchHit`; Enter or double-click emits ``hit_activated``."""
+class RichList(QListWidget):
+    """A list of rich-text rows (:class:`HtmlDelegate`), wrapped at its width.
 
-    hit_activated = Signal(object)
+    Its minimum height fits its first row: at a large font the column around it
+    scrolls, and a row is never cut in the middle.
+    """
 
     def __init__(self, accessible_name: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -98,18 +114,38 @@ class AnswerList(QListWidget):
         self.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.setVerticalScrollMode(QListWidget.ScrollMode.ScrollPerPixel)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.model().rowsInserted.connect(lambda *_a: self.updateGeometry())
+        self.model().modelReset.connect(self.updateGeometry)
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        if not self.count():
+            return hint
+        first = self.sizeHintForRow(0) + 2 * self.frameWidth() + 4
+        return QSize(hint.width(), max(hint.height(), first))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # rewrap the HTML rows
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self.doItemsLayout()
+            self.updateGeometry()
+
+
+class AnswerList(RichList):
+    """A list of :class:`SearchHit`; Enter or double-click emits ``hit_activated``."""
+
+    hit_activated = Signal(object)
+
+    def __init__(self, accessible_name: str, parent: QWidget | None = None) -> None:
+        super().__init__(accessible_name, parent)
         self.itemActivated.connect(self._activated)
 
     def set_hits(self, hits: Sequence[SearchHit], *, hints: Sequence[str] = ()) -> None:
         self.clear()
         for i, hit in enumerate(hits):
-            hint = hints[i] if i < len(hints) else ""
-            item = QListWidgetItem()
-            item.setData(HTML_ROLE, hit_html(hit, hint))
+            # Screen readers read the accessible text; the delegate paints the HTML instead.
+            item = html_item(hit_html(hit, hints[i] if i < len(hints) else ""))
             item.setData(HIT_ROLE, hit)
-            # Screen readers read the item text; the delegate paints the HTML instead.
-            item.setData(Qt.ItemDataRole.AccessibleTextRole,
-                         f"{hint} {hit.title}。{plain_snippet(hit.snippet)}".strip())
             self.addItem(item)
 
     def hits(self) -> list[SearchHit]:
@@ -130,10 +166,6 @@ class AnswerList(QListWidget):
     def _activated(self, item: QListWidgetItem) -> None:
         self.hit_activated.emit(item.data(HIT_ROLE))
 
-    def resizeEvent(self, event: object) -> None:  # rewrap the HTML rows
-        super().resizeEvent(event)  # type: ignore[arg-type]
-        self.doItemsLayout()
-
 
 class SearchPanel(QWidget):
     """Ctrl+K search: type, ↓ into the results, Enter opens the answer."""
@@ -150,7 +182,8 @@ class SearchPanel(QWidget):
         self.box.setClearButtonEnabled(True)
         self.status = QLabel()
         self.status.setObjectName("hintLabel")
-        self.status.setAccessibleName("搜索状态")
+        self.status.setWordWrap(True)
+        self.status.setAccessibleDescription("搜索状态")
         self.results = AnswerList("搜索结果")
         self.results.hide()
         self._loading = False

@@ -201,10 +201,12 @@ def test_briefing_shows_bulletins_and_updates_when_idle(qtbot: QtBot, env: Env, 
     w = make_window(qtbot, env, tasks)
     assert w.answer_stack.currentWidget() is w.briefing
     titles = w.briefing.bulletin_titles()
-    assert len(titles) == 2 and titles[0].startswith("置顶 供暖季已开始")
+    assert len(titles) == 2 and titles[0].startswith("【置顶】供暖季已开始")
     assert w.briefing.updates.count() == 2
     labels = [w.briefing.updates.item(i).data(Qt.ItemDataRole.AccessibleTextRole) for i in range(2)]
-    assert labels == ["新增：居住证怎么办理", "更新：家里暖气不热怎么办"]
+    # Read as shown: the label, the title, when and by whom.
+    assert [label.split("。")[0] for label in labels] == ["[新增] 居住证怎么办理", "[更新] 家里暖气不热怎么办"]
+    assert "审核乙" in labels[0] and "改了口径" in labels[1]
     assert "上次下班" in w.briefing.updates_label.text()
     w.briefing.updates.setFocus()
     w.briefing.updates.setCurrentRow(0)
