@@ -565,40 +565,40 @@ def _arg_count(maximum: int) -> Callable[[str], int]:
     return count
 
 
-def _arg_input_file(value: str) -> str:
-    """A file to read: it exists, is a file, is not empty and can be opened."""
+def _check_input_file(value: str) -> str:
+    """A file to read: it exists, is a file, is not empty and can be opened (else bad input, exit 1)."""
     path = Path(value)
     if not value.strip():
-        raise argparse.ArgumentTypeError("请给出文件路径")
+        raise ValidationError("请给出文件路径")
     if path.is_dir():
-        raise argparse.ArgumentTypeError(f"这是一个文件夹，不是文件：{value}")
+        raise ValidationError(f"这是一个文件夹，不是文件：{value}")
     if not path.exists():
-        raise argparse.ArgumentTypeError(f"文件不存在：{value}")
+        raise ValidationError(f"文件不存在：{value}")
     try:
         with path.open("rb") as fh:
             if not fh.read(1):
-                raise argparse.ArgumentTypeError(f"文件是空的：{value}")
+                raise ValidationError(f"文件是空的：{value}")
     except OSError as exc:
-        raise argparse.ArgumentTypeError(f"无法读取文件：{os_problem(exc)}") from None
+        raise ValidationError(f"无法读取文件：{os_problem(exc)}") from None
     return value
 
 
-def _arg_output_file(value: str) -> str:
+def _check_output_file(value: str) -> str:
     """A file to write: a supported type, in a folder that exists and is writable (none is created)."""
     path = Path(value)
     if not value.strip():
-        raise argparse.ArgumentTypeError("请给出文件路径")
+        raise ValidationError("请给出文件路径")
     if path.is_dir():
-        raise argparse.ArgumentTypeError(f"这是一个文件夹，请给出文件名：{value}")
+        raise ValidationError(f"这是一个文件夹，请给出文件名：{value}")
     try:
         detect_format(path)
     except ValidationError as exc:
-        raise argparse.ArgumentTypeError(str(exc).removeprefix("format: ")) from None
+        raise ValidationError(str(exc).removeprefix("format: ")) from None
     folder = path.parent
     if not folder.is_dir():
-        raise argparse.ArgumentTypeError(f"文件夹不存在：{folder}（不会自动创建，请先创建或检查路径）")
+        raise ValidationError(f"文件夹不存在：{folder}（不会自动创建，请先创建或检查路径）")
     if not os.access(folder, os.W_OK):
-        raise argparse.ArgumentTypeError(f"没有权限写入文件夹：{folder}")
+        raise ValidationError(f"没有权限写入文件夹：{folder}")
     return value
 
 
@@ -626,7 +626,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_init)
 
     s = sub.add_parser("import", help="导入 JSONL/JSON/CSV/XLSX 文件（整文件要么全部成功，要么不做更改）")
-    s.add_argument("path", type=_arg_input_file)
+    s.add_argument("path")
     s.add_argument("--kind", choices=sorted(KIND_FIELDS), help="数据类型；默认按表头猜测")
     s.add_argument("--dry-run", action="store_true", help="只检查，不写入")
     s.add_argument("--replace", action="store_true",
@@ -636,7 +636,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("export", help="导出为 JSONL/JSON/CSV/XLSX（按文件后缀）")
     s.add_argument("--kind", choices=sorted(KIND_FIELDS), required=True)
-    s.add_argument("path", type=_arg_output_file, help="输出文件；所在文件夹须已存在")
+    s.add_argument("path", help="输出文件；所在文件夹须已存在")
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("check", help="检查过期、30 天内到期、180 天未审核的条目和未核实的承办单位")
@@ -695,6 +695,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if problem := missing_display():  # before Qt aborts the process
                 _print(problem, sys.stderr)
                 return EXIT_ENV
+        if args.command == "import":
+            _check_input_file(args.path)
+        elif args.command == "export":
+            _check_output_file(args.path)
         ctx = Context(args)
         if not gui:  # the GUI reports a bad database in its own dialog
             if problem := db_url_problem(ctx.db_url):  # also from HUIYIN_DB_URL or huiyin.ini

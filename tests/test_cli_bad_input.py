@@ -95,10 +95,10 @@ ROWS: list[tuple[str, Callable[[Files], list[str]], set[int]]] = [
     ("init-extra-argument", lambda f: ["--basedir", str(f.fresh), "init", "extra"], USAGE),
     # import
     ("import-no-path", lambda f: ["--basedir", str(f.base), "import"], USAGE),
-    ("import-empty-path", lambda f: ["--basedir", str(f.base), "import", ""], USAGE),
-    ("import-missing-file", lambda f: ["--basedir", str(f.base), "import", str(f.missing)], USAGE),
-    ("import-folder", lambda f: ["--basedir", str(f.base), "import", str(f.folder)], USAGE),
-    ("import-empty-file", lambda f: ["--basedir", str(f.base), "import", str(f.empty), "--kind", "entries"], USAGE),
+    ("import-empty-path", lambda f: ["--basedir", str(f.base), "import", ""], BAD),
+    ("import-missing-file", lambda f: ["--basedir", str(f.base), "import", str(f.missing)], BAD),
+    ("import-folder", lambda f: ["--basedir", str(f.base), "import", str(f.folder)], BAD),
+    ("import-empty-file", lambda f: ["--basedir", str(f.base), "import", str(f.empty), "--kind", "entries"], BAD),
     ("import-bad-kind", lambda f: ["--basedir", str(f.base), "import", str(f.file), "--kind", "nope"], USAGE),
     ("import-unsupported-type", lambda f: ["--basedir", str(f.base), "import", str(f.file)], BAD | USAGE),
     ("import-not-xlsx", lambda f: ["--basedir", str(f.base), "import", str(f.garbage_xlsx), "--kind", "entries"],
@@ -108,13 +108,13 @@ ROWS: list[tuple[str, Callable[[Files], list[str]], set[int]]] = [
     ("export-no-kind", lambda f: ["--basedir", str(f.base), "export", str(f.folder / "x.csv")], USAGE),
     ("export-bad-kind", lambda f: ["--basedir", str(f.base), "export", "--kind", "x", "a.csv"], USAGE),
     ("export-no-path", lambda f: ["--basedir", str(f.base), "export", "--kind", "entries"], USAGE),
-    ("export-empty-path", lambda f: ["--basedir", str(f.base), "export", "--kind", "entries", ""], USAGE),
+    ("export-empty-path", lambda f: ["--basedir", str(f.base), "export", "--kind", "entries", ""], BAD),
     ("export-missing-folder", lambda f: ["--basedir", str(f.base), "export", "--kind", "entries", str(f.missing)],
-     USAGE),
+     BAD),
     ("export-onto-a-folder", lambda f: ["--basedir", str(f.base), "export", "--kind", "entries", str(f.folder)],
-     USAGE),
+     BAD),
     ("export-unsupported-type", lambda f: ["--basedir", str(f.base), "export", "--kind", "entries",
-                                           str(f.folder / "x.docx")], USAGE),
+                                           str(f.folder / "x.docx")], BAD),
     # check
     ("check-extra-argument", lambda f: ["--basedir", str(f.base), "check", "now"], USAGE),
     # search
@@ -177,7 +177,7 @@ def test_export_does_not_create_missing_folders(files: Files, tmp_path: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     target = tmp_path / "a" / "b" / "entries.csv"
     code, _, err = call(capsys, ["--basedir", str(files.base), "export", "--kind", "entries", str(target)])
-    line = assert_one_line_error(code, err, USAGE)
+    line = assert_one_line_error(code, err, BAD)
     assert "文件夹不存在" in line and not (tmp_path / "a").exists()
     code, _, err = call(capsys, ["--basedir", str(files.base), "export", "--kind", "entries", str(tmp_path / "e.csv")])
     assert code == EXIT_OK, err
