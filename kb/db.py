@@ -343,6 +343,15 @@ def upgrade(engine: Engine) -> bool:
         return migrate(conn)
 
 
+def stored_revision(engine: Engine) -> str | None:
+    """The schema revision stored in the database (None: no schema yet), without importing Alembic."""
+    try:
+        with engine.connect() as conn:
+            return _revision(conn)
+    except DBAPIError as exc:
+        raise StorageError(f"无法连接数据库 (database)：{exc.orig}") from exc
+
+
 def schema_revision(engine: Engine) -> str | None:
     from alembic.runtime.migration import MigrationContext
 

@@ -217,7 +217,7 @@ def set_up(kb: KnowledgeBase, *, sample: bool = True, force_sample: bool = False
     and a seat starting at the same moment waits, then finds the work done.
     """
     # The usual start: schema current, base not empty, lexicon fine; nothing to do and no lock taken.
-    if not force_sample and _schema_revision(kb) == db.HEAD_REVISION and not (sample and kb.is_empty()):
+    if not force_sample and db.stored_revision(kb.engine) == db.HEAD_REVISION and not (sample and kb.is_empty()):
         check = check_lexicon(kb)
         if not _needs_repair(check, repair):
             return SetupResult(lexicon=check)
@@ -237,13 +237,6 @@ def _needs_repair(check: LexiconCheck, repair: bool) -> bool:
     if not check.alert_kinds:  # no alert lexicon at all is never a choice: loaded even without repair
         return True
     return repair and not (check.ok and check.places and check.synonyms)
-
-
-def _schema_revision(kb: KnowledgeBase) -> str | None:
-    try:
-        return db.schema_revision(kb.engine)
-    except Exception:  # no alembic table yet, or not reachable: the locked path finds out properly
-        return None
 
 
 def open_and_set_up(url: str, *, sample: bool = True, force_sample: bool = False, repair: bool = True,
