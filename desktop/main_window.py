@@ -24,11 +24,11 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QFont, QInputMethodEvent, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QDialog, QSplitter, QStackedWidget, QToolButton, QVBoxLayout, QWidget
 
-from desktop import errors
+from desktop import accessibility, errors, style
+from desktop.accessibility import Announcer, alert_message, suggestion_message
 from desktop.drafts import CallDraft, DraftStore, Outbox, Refused
 from desktop.search_log import SearchRecord, SearchSession, SuggestSession
 from desktop.services import SearchEngine, Services
-from desktop.style import stylesheet
 from desktop.tasks import Op
 from desktop.ui_state import UiState
 from desktop.widgets.alert_banner import AlertBanner
@@ -36,6 +36,8 @@ from desktop.widgets.answer_view import AnswerView
 from desktop.widgets.briefing import BriefingPanel
 from desktop.widgets.call_form import CallForm
 from desktop.widgets.caller_bar import CallerBar
+from desktop.widgets.key_help import KeyHelpOverlay, page_keys
+from desktop.widgets.layout import ScrollPane, size_by_current_page
 from desktop.widgets.repeat_panel import RepeatCallerPanel
 from desktop.widgets.restore_bar import RestoreBar
 from desktop.widgets.search_panel import SearchPanel
@@ -75,6 +77,7 @@ EDIT_SEQUENCES = (QKeySequence.StandardKey.Cut, QKeySequence.StandardKey.Undo, Q
                   QKeySequence.StandardKey.DeleteEndOfLine)
 MODE_KEYS = ("F9", "Ctrl+E")
 SETTINGS_KEYS = ("Ctrl+,", "F10")
+THEME_KEYS = ("Ctrl+Shift+H",)
 
 AlertFn = Callable[[str], Sequence[Alert]]
 
@@ -154,8 +157,12 @@ class MainWindow(QWidget):
         self.settings_button.setToolTip("设置（Ctrl+, 或 F10，通话中不可用）")
         self.settings_button.setAccessibleName("设置")
         self.settings_button.setAutoRaise(True)
-        self.settings_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keeps the call's tab chain short
-        self.status.addPermanentWidget(self.settings_button)
+        self.settings_button.setFocusPolicy(Qt.FocusPolicy.TabFocus)  # the last Tab stop
+        self.status.add_item(self.settings_button)
+        # Screen readers: alerts assertively, suggestion counts politely (the status message is the fallback).
+        self.announcer = Announcer(self, live_region=lambda text: self.status.showMessage(text, 10000))
+        self.key_help = KeyHelpOverlay(self)
+        self._read_return: QWidget | None = None  # where F7 goes back to
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -170,12 +177,12 @@ class MainWindow(QWidget):
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setChildrenCollapsible(False)
-        for w, stretch in ((left, 4), (middle, 4), (self.answer_stack, 5)):
-            self.splitter.addWidget(w)
-            self.splitter.setStretchFactor(self.splitter.indexOf(w), stretch)
-        left.setMinimumWidth(300)
-        middle.setMinimumWidth(280)
-        self.answer_stack.setMinimumWidth(320)
+        # Each column scrolls by itself when a large font makes it taller than the screen.
+        for w, stretch, minimum in ((left, 4, 300), (middle, 4, 280), (self.answer_stack, 5, 320)):
+            w.setMinimumWidth(minimum)  # the pane asks for this or the content's minimum width, the larger
+            pane = ScrollPane(w)
+            self.splitter.addWidget(pane)
+            self.splitter.setStretchFactor(self.splitter.indexOf(pane), stretch)
 
         # The agent page is the call window; editor roles get the editor workspace as a second mode.
         self.agent_page = QWidget()
@@ -189,6 +196,8 @@ class MainWindow(QWidget):
         agent_layout.addWidget(self.splitter, 1)
         self.modes = QStackedWidget()
         self.modes.addWidget(self.agent_page)
+        self._size_modes = size_by_current_page(self.modes)  # the hidden editor never sets the minimum size
+        size_by_current_page(self.answer_stack)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -196,15 +205,19 @@ class MainWindow(QWidget):
         layout.addWidget(self.modes, 1)
         layout.addWidget(self.status)
 
-        # Tab order: caller → form → search → suggestions → answer.
-        chain = [self.caller_bar.phone, self.caller_bar.name, self.call_form.request_type, self.call_form.text,
+        # Tab order = reading order: restore bar → caller → form → repeat calls (the left column)
+        # → search → suggestions → answer (or briefing) → settings.
+        answer = self.answer_view
+        chain = [self.restore_bar.restore_button, self.restore_bar.discard_button,
+                 self.caller_bar.phone, self.caller_bar.name, self.call_form.request_type, self.call_form.text,
                  self.call_form.address, self.call_form.handling, self.call_form.department,
-                 self.call_form.due, self.call_form.entry_clear, self.search_panel.box,
+                 self.call_form.due, self.call_form.entry_clear, self.repeat_panel.orders, self.search_panel.box,
                  self.search_panel.results, self.suggestions.answers, self.suggestions.departments,
-                 self.answer_view.script, self.answer_view.copy_button, self.briefing.bulletins,
-                 self.briefing.updates]
+                 answer.script, answer.copy_button, *answer.feedback_buttons.values(), answer.note,
+                 self.briefing.bulletins, self.briefing.updates, self.settings_button]
         for a, b in itertools.pairwise(chain):
             QWidget.setTabOrder(a, b)
+        accessibility.prepare(self)
 
     def _wire(self) -> None:
         self._suggest_timer = self._single_shot(SUGGEST_DEBOUNCE_MS, self._run_suggest)
@@ -261,7 +274,11 @@ class MainWindow(QWidget):
         return timer
 
     def _shortcuts(self) -> None:
-        def bind(keys: Sequence[QKeySequence | str], slot: Callable[[], Any], *, agent: bool = True) -> None:
+        """Every key of the window, bound once and listed in the F1 help (``self.key_table``)."""
+        self.key_table: dict[str, list[tuple[str, str]]] = {"通话": [], "通用": []}
+
+        def bind(keys: Sequence[QKeySequence | str], slot: Callable[[], Any], *, agent: bool = True,
+                 what: str = "", shown: str = "") -> None:
             # Two shortcuts on one key are "ambiguous" and neither fires: bind each sequence once.
             # The call's shortcuts are switched off in the editor mode (its Ctrl+S saves the entry).
             unique = {QKeySequence(k).toString(): QKeySequence(k) for k in keys}
@@ -271,22 +288,34 @@ class MainWindow(QWidget):
                 sc.activated.connect(slot)
                 if agent:
                     self._agent_shortcuts.append(sc)
+            if what:
+                self.key_table["通话" if agent else "通用"].append((shown or " / ".join(unique), what))
 
-        bind(list(MODE_KEYS), self.toggle_mode, agent=False)
-        bind(list(SETTINGS_KEYS), self.open_settings, agent=False)
+        bind(["F1"], self.show_key_help, agent=False, what="快捷键帮助（再按 F1 或 Esc 关闭）")
+        bind(list(MODE_KEYS), self.toggle_mode, agent=False, what="切换接听模式与知识编辑（编辑角色）")
+        bind(list(SETTINGS_KEYS), self.open_settings, agent=False, what="设置（通话中不可用）")
+        bind(list(THEME_KEYS), self.toggle_theme, agent=False, what="高对比度主题：开 / 关")
 
-        bind(["F2"], self.new_call)
-        bind(["Ctrl+K", "F3"], self.search_panel.focus_search)
-        bind(["F4"], self.focus_suggestions)
-        bind([QKeySequence(QKeySequence.StandardKey.Save)], self.save)
-        bind(["Esc"], self.back_to_form)
+        bind(["F2"], self.new_call, what="新来电（未保存时按两次放弃当前来电）")
+        bind(["Ctrl+K", "F3"], self.search_panel.focus_search, what="搜索口径")
+        bind(["F4"], self.focus_suggestions, what="到推荐口径列表")
+        bind(["F7"], self.read_top_suggestion, what="朗读首条推荐（焦点移到那里；再按 F7 回到原处）")
+        bind(["F8"], self.read_alert, what="重读紧急警报（不移动焦点）")
+        bind([QKeySequence(QKeySequence.StandardKey.Save)], self.save, what="保存工单")
+        bind(["Esc"], self.back_to_form, what="回到诉求内容")
         bind([QKeySequence(QKeySequence.StandardKey.ZoomIn), "Ctrl+=", "Ctrl++"], lambda: self.change_font(+1),
-             agent=False)
-        bind([QKeySequence(QKeySequence.StandardKey.ZoomOut), "Ctrl+-"], lambda: self.change_font(-1), agent=False)
-        bind(["Ctrl+R"], self.restore_draft)
+             agent=False, what="放大字号", shown="Ctrl+加号")
+        bind([QKeySequence(QKeySequence.StandardKey.ZoomOut), "Ctrl+-"], lambda: self.change_font(-1), agent=False,
+             what="缩小字号", shown="Ctrl+减号")
+        bind(["Ctrl+R"], self.restore_draft, what="恢复未保存的来电")
         for n in range(1, 10):
             bind([f"Alt+{n}"], partial(self.suggestions.pick_department, n))
             bind([f"Ctrl+{n}"], partial(self.suggestions.open_answer, n))
+        self.key_table["通话"] += [("Ctrl+1…9", "打开第 1…9 条推荐口径"),
+                                   ("Alt+1…9", "选用第 1…9 个推荐承办单位（派单）"),
+                                   ("Ctrl+C", "复制答复口径（焦点在口径上时）")]
+        self.key_table["通用"] += [("Tab / Shift+Tab", "下一项 / 上一项（按屏幕阅读顺序）"),
+                                   ("Ctrl+Tab", "切换标签页"), ("↑ ↓", "在列表中移动"), ("Enter", "打开选中的一项")]
         copy = QShortcut(QKeySequence(QKeySequence.StandardKey.Copy), self.answer_view)
         self._agent_shortcuts.append(copy)
         copy.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -523,7 +552,11 @@ class MainWindow(QWidget):
             return
         text = self.call_form.text.toPlainText() if text is None else text
         alerts = list(self._alerts_fn(text)) if text.strip() else []
+        before = {a.kind for a in self.alert_banner.alerts}
         self.alert_banner.set_alerts(alerts)
+        raised = [a for a in alerts if a.kind not in before]
+        if raised:  # a new emergency or an escalation: spoken at once, the caret stays in 诉求内容
+            self.announcer.announce(self.alert_banner, alert_message(raised), assertive=True)
         if alerts:
             self._update_idle()
 
@@ -549,7 +582,11 @@ class MainWindow(QWidget):
         self._suggestion = suggestion
         self.suggest_session.shown(self.call_form.text.toPlainText() if text is None else text,
                                    {h.external_id: h.id for h in suggestion.answers})
+        shown = accessibility.rows_text(self.suggestions.answers, self.suggestions.departments)
         self.suggestions.set_suggestion(suggestion)
+        if accessibility.rows_text(self.suggestions.answers, self.suggestions.departments) != shown:
+            self.announcer.announce(self.suggestions, suggestion_message(
+                self.suggestions.answers.count(), self.suggestions.departments.count()))
         if self.draft.saved:  # a late answer: the saved order is shown as it was saved
             return
         self.caller_bar.set_place(suggestion.place.district, suggestion.place.street)
@@ -569,6 +606,42 @@ class MainWindow(QWidget):
         target.setFocus(Qt.FocusReason.ShortcutFocusReason)
         if target.currentRow() < 0 and target.count():
             target.setCurrentRow(0)
+
+    def read_top_suggestion(self) -> None:
+        """F7: the focus goes to the top suggestion (the screen reader reads it); F7 again goes back."""
+        lists = (self.suggestions.answers, self.suggestions.departments)
+        focus = QApplication.focusWidget()
+        if focus in lists and self._read_return is not None:
+            back, self._read_return = self._read_return, None
+            back.setFocus(Qt.FocusReason.OtherFocusReason)
+            return
+        target = next((view for view in lists if view.count()), None)
+        if target is None:
+            self.announcer.announce(self.suggestions, self.suggestions.state.text())
+            return
+        self._read_return = focus if focus is not None and focus not in lists else self.call_form.text
+        target.setCurrentRow(0)
+        target.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def read_alert(self) -> None:
+        """F8: the current alert again (the focus stays)."""
+        alerts = self.alert_banner.alerts
+        self.announcer.announce(self.alert_banner, alert_message(alerts) or "没有紧急警报", assertive=bool(alerts))
+
+    def show_key_help(self) -> None:
+        """F1: the keys of the current mode, the general ones and the Alt+letters of the page."""
+        if self.key_help.is_open:
+            self.key_help.close_help()
+            return
+        sections = [("通用", self.key_table["通用"])]
+        if self.mode == "agent":
+            sections.insert(0, ("通话", self.key_table["通话"]))
+        elif self.editor is not None:
+            sections.insert(0, ("知识编辑", self.editor.KEYS))
+        page = self.modes.currentWidget()
+        if page is not None:
+            sections.append(("本页（Alt+字母到达按钮或输入框）", page_keys(page)))
+        self.key_help.open_help(sections)
 
     def pick_department(self, dept: DepartmentSuggestion) -> None:
         if self.draft.saved:
@@ -971,6 +1044,7 @@ class MainWindow(QWidget):
             self.editor = EditorWorkspace(kb, self.engine, self.tasks, user, today=self.today, run_schedule=False)
             self.editor.changed.connect(self._on_editor_changed)
             self.modes.addWidget(self.editor)
+            self._size_modes()
         if not self.can_edit and self.mode == "editor":
             self.set_mode("agent")
         self._show_mode_hint()
@@ -1082,7 +1156,7 @@ class MainWindow(QWidget):
         self.services.settings = new
         path = self.services.paths.config_file
         Op(self.tasks, self, lambda: settings_mod.save(new, path), writes=True).failure(self._report_failure).run()
-        if new.font_size != old.font_size:
+        if new.font_size != old.font_size or new.theme != old.theme:
             self.apply_font_size(new.font_size, remember=False)
         self.status.set_user(self.services.user, new.seat)
         if self.editor is not None:
@@ -1128,16 +1202,27 @@ class MainWindow(QWidget):
             font = QFont(app.font())
             font.setPointSize(size)
             app.setFont(font)  # dialogs and metrics; the widgets take their sizes from the style sheet
-            sheet = stylesheet(size)
-            if app.styleSheet() != sheet:  # re-polishing every widget of the app is slow: only on a change
-                app.setStyleSheet(sheet)
+            style.apply(app, size, self.services.settings.theme)  # re-polishes only on a change
         if not remember:
             return
         self.services.settings = replace(self.services.settings, font_size=size)
+        self._save_settings()
+        self.status.showMessage(f"字号 {size}", 2000)
+
+    def _save_settings(self) -> None:
         settings, path = self.services.settings, self.services.paths.config_file
         Op(self.tasks, self, lambda: settings_mod.save(settings, path), writes=True) \
             .failure(self._report_failure).run()
-        self.status.showMessage(f"字号 {size}", 2000)
+
+    def toggle_theme(self) -> None:
+        """Ctrl+Shift+H: the high-contrast theme on or off (remembered in huiyin.ini)."""
+        theme = "default" if self.services.settings.theme == "high_contrast" else "high_contrast"
+        self.services.settings = replace(self.services.settings, theme=theme)
+        self.apply_font_size(self.services.settings.font_size, remember=False)
+        self._save_settings()
+        message = f"主题：{style.THEME_LABELS[theme]}（Ctrl+Shift+H 切换）"
+        self.status.showMessage(message, 4000)
+        self.announcer.announce(self, message)
 
     # --------------------------------------------------------------- errors
     def _report_failure(self, exc: BaseException) -> None:

@@ -18,10 +18,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.style import rich_text_css
 from desktop.widgets.common import mark_words_html, section_label, validity
+from desktop.widgets.layout import FlowLayout
 from kb.dto import DepartmentView, EntryView
 
 FEEDBACK_KINDS = {"useful": "有用", "outdated": "过时", "wrong": "有误"}
+FEEDBACK_KEYS = {"useful": "Y", "outdated": "O", "wrong": "W"}  # Alt+key
+SCRIPT_MIN_LINES = 3  # at any font size the script shows this many lines; the column scrolls instead
 
 
 class AnswerView(QFrame):
@@ -34,31 +38,36 @@ class AnswerView(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("answerView")
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAccessibleName("口径")
+        # A click on the view lets Ctrl+C copy the script; Tab goes to the script itself, not the frame.
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.entry: EntryView | None = None
+        self._script_html = ""
 
+        # Labels expose the text they show; what they are goes in the description.
         self.title = QLabel("未打开口径")
         self.title.setObjectName("answerTitle")
         self.title.setWordWrap(True)
-        self.title.setAccessibleName("口径标题")
+        self.title.setAccessibleDescription("口径标题")
         self.badge = QLabel()
-        self.badge.setAccessibleName("有效性")
+        self.badge.setAccessibleDescription("有效性")
         self.badge.hide()
 
         self.script = QTextBrowser()
         self.script.setObjectName("answerScript")
         self.script.setAccessibleName("答复口径")
         self.script.setOpenExternalLinks(False)
+        self.script.setTabChangesFocus(True)
         self.script.setPlaceholderText("从推荐口径或搜索结果中按 Enter 打开一条口径")
         self.script.installEventFilter(self)
 
         self.basis = QLabel()
         self.basis.setWordWrap(True)
-        self.basis.setAccessibleName("政策依据")
+        self.basis.setAccessibleDescription("政策依据")
         self.basis.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.owner = QLabel()
         self.owner.setWordWrap(True)
-        self.owner.setAccessibleName("承办单位及电话")
+        self.owner.setAccessibleDescription("承办单位及电话")
         self.owner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.meta = QLabel()
         self.meta.setObjectName("hintLabel")
@@ -80,17 +89,17 @@ class AnswerView(QFrame):
         actions = QHBoxLayout()
         actions.addWidget(self.copy_button)
         actions.addStretch(1)
-        fb = QHBoxLayout()
+        fb = FlowLayout()  # one row, or two at a large font
         self.feedback_label = QLabel("反馈：")
         fb.addWidget(self.feedback_label)
         for kind, label in FEEDBACK_KINDS.items():
-            button = QPushButton(label)
+            button = QPushButton(f"{label}(&{FEEDBACK_KEYS[kind]})")
             button.setObjectName(f"feedback_{kind}")
             button.setAccessibleName(f"反馈：{label}")
             button.clicked.connect(lambda _c=False, k=kind: self._send_feedback(k))
             self.feedback_buttons[kind] = button
             fb.addWidget(button)
-        fb.addWidget(self.note, 1)
+        fb.addWidget(self.note)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
@@ -127,9 +136,11 @@ class AnswerView(QFrame):
         badge, style = validity(entry.status, entry.valid_to, today)
         self.badge.setText(badge)
         self.badge.setObjectName(style)
-        self.badge.setStyle(self.badge.style())  # re-polish for the new object name
+        # Re-polish for the new object name (never setStyle(style()): that pins a style the app may replace).
+        self.badge.style().unpolish(self.badge)
+        self.badge.style().polish(self.badge)
         self.badge.show()
-        self.script.setHtml(f"<div style='line-height:150%'>{mark_words_html(entry.answer, matched)}</div>")
+        self._set_script_html(f"<div style='line-height:150%'>{mark_words_html(entry.answer, matched)}</div>")
         self.basis.setText(f"<b>政策依据：</b>{html.escape(entry.basis) or '（未填写）'}")
         if department is not None:
             phones = "　".join(f"{label} {html.escape(num)}" for label, num in (
@@ -154,8 +165,23 @@ class AnswerView(QFrame):
         self.title.setText(title)
         self.script.setPlainText(body)
 
+    def _set_script_html(self, rich: str) -> None:
+        self._script_html = rich
+        self.script.document().setDefaultStyleSheet(rich_text_css())  # the theme's highlight colours
+        self.script.setHtml(rich)
+
+    def _restyled(self) -> None:
+        """A theme or font change: re-colour the highlighted words, keep room for the script's lines."""
+        if self._script_html and self.entry is not None:
+            self._set_script_html(self._script_html)
+        margins = self.script.contentsMargins()
+        lines = SCRIPT_MIN_LINES * 1.5  # the script's line height is 150 %
+        self.script.setMinimumHeight(int(lines * self.script.fontMetrics().lineSpacing())
+                                     + margins.top() + margins.bottom() + 12)
+
     def clear(self) -> None:
         self.entry = None
+        self._script_html = ""
         self.title.setText("未打开口径")
         self.badge.hide()
         self.script.clear()
@@ -181,6 +207,8 @@ class AnswerView(QFrame):
         self.feedback_state.setText(f"已提交反馈「{FEEDBACK_KINDS[kind]}」，谢谢，编辑会尽快处理")
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.script and event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._restyled()
         # Ctrl+C copies the whole script, unless the agent selected part of it on purpose.
         if (watched is self.script and isinstance(event, QKeyEvent)
                 and event.type() in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress)

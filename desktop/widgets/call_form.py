@@ -71,6 +71,7 @@ class CallForm(QWidget):
         edit, completer = self.department.lineEdit(), self.department.completer()
         assert edit is not None and completer is not None  # editable combos have both
         edit.setPlaceholderText("Alt+数字 选用推荐单位，或输入名称")
+        edit.setAccessibleName("承办单位")  # the combo's own text field: a screen reader stops on it
         completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         self.department.setMinimumContentsLength(12)
@@ -86,10 +87,10 @@ class CallForm(QWidget):
 
         self.entry_label = QLabel("未选用")
         self.entry_label.setObjectName("entryLabel")
-        self.entry_label.setAccessibleName("选用的口径")
+        self.entry_label.setAccessibleDescription("选用的口径")
         self.entry_label.setWordWrap(True)
         self.entry_clear = QToolButton()
-        self.entry_clear.setText("清除")
+        self.entry_clear.setText("清除(&E)")
         self.entry_clear.setAccessibleName("清除选用的口径")
         self.entry_clear.clicked.connect(lambda: self.set_entry("", ""))
 
@@ -97,13 +98,14 @@ class CallForm(QWidget):
         # in a text field starts the next call (the window watches for that).
         self.saved_note = QLabel()
         self.saved_note.setObjectName("hintLabel")
-        self.saved_note.setAccessibleName("已保存的工单")
+        self.saved_note.setAccessibleDescription("已保存的工单")
         self.saved_note.setWordWrap(True)
         self.saved_note.hide()
 
         self.errors: dict[str, QLabel] = {}
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # large fonts: the field below its label
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         self._add_row(form, "诉求类型(&T)", "request_type", self.request_type)
         self._add_row(form, "诉求内容(&D)", "text", self.text)
@@ -212,16 +214,17 @@ class CallForm(QWidget):
         current = self.department_code
         self.department.blockSignals(True)
         self.department.clear()
-        self.department.addItem("", "")
+        # No blank first item (a screen reader would read it as nothing): "none" is index -1.
         for d in departments:
             phone = f"  {d.phone}" if d.phone else ""
             self.department.addItem(f"{d.name}{phone}", d.external_id)
+        self.department.setCurrentIndex(-1)
         self.department.blockSignals(False)
         self.select_department(current)
 
     def select_department(self, external_id: str) -> bool:
-        idx = self.department.findData(external_id) if external_id else 0
-        if idx < 0:
+        idx = self.department.findData(external_id) if external_id else -1  # "" selects none
+        if idx < 0 and external_id:
             return False
         self.department.setCurrentIndex(idx)
         return True

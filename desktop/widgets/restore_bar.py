@@ -22,7 +22,7 @@ class RestoreBar(QFrame):
         self.message.setWordWrap(True)
         self.restore_button = QPushButton("恢复 (Ctrl+R)")
         self.restore_button.setAccessibleName("恢复未保存的来电草稿")
-        self.discard_button = QPushButton("丢弃")
+        self.discard_button = QPushButton("丢弃(&Q)")
         self.discard_button.setAccessibleName("丢弃未保存的来电草稿")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 4, 10, 4)

@@ -6,10 +6,10 @@ import html
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from desktop.widgets.common import section_label
-from desktop.widgets.search_panel import HTML_ROLE, AnswerList, HtmlDelegate
+from desktop.widgets.search_panel import AnswerList, RichList, html_item
 
 if TYPE_CHECKING:  # the engine (whoosh, numpy) loads in the background, not at window start
     from indexer.engine import Suggestion
@@ -23,12 +23,12 @@ MAX_PICKS = 9
 def department_html(n: int, d: DepartmentSuggestion) -> str:
     phones = "　".join(f"{PHONE_LABELS.get(k, k)} {html.escape(v)}" for k, v in d.phones.items())
     reasons = "；".join(html.escape(r) for r in d.reasons)
-    head = f'<span style="color:#1f5fbf">Alt+{n}</span>&nbsp;<b>{html.escape(d.name)}</b>'
+    head = f'<span class="key">Alt+{n}</span>&nbsp;<b>{html.escape(d.name)}</b>'
     parts = [head]
     if phones:
         parts.append(f"&nbsp;&nbsp;{phones}")
     if reasons:
-        parts.append(f'<br><span style="color:#666">依据：{reasons}</span>')
+        parts.append(f'<br><span class="dim">依据：{reasons}</span>')
     return "".join(parts)
 
 
@@ -42,17 +42,13 @@ class SuggestionPane(QWidget):
         super().__init__(parent)
         self.answers = AnswerList("推荐口径")
         self.answers.hit_activated.connect(self.answer_activated)
-        self.departments = QListWidget()
-        self.departments.setAccessibleName("建议承办单位")
-        self.departments.setItemDelegate(HtmlDelegate(self.departments))
-        self.departments.setWordWrap(True)
-        self.departments.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.departments = RichList("建议承办单位")
         self.departments.itemActivated.connect(
             lambda item: self.department_picked.emit(item.data(DEPT_ROLE)))
         self.state = QLabel("输入诉求内容后，这里显示推荐口径和承办单位")
         self.state.setObjectName("hintLabel")
         self.state.setWordWrap(True)
-        self.state.setAccessibleName("推荐状态")
+        self.state.setAccessibleDescription("推荐状态")
         self.categories = QLabel()
         self.categories.setObjectName("hintLabel")
         self.categories.setWordWrap(True)
@@ -87,10 +83,8 @@ class SuggestionPane(QWidget):
         self.answers.set_hits(suggestion.answers, hints=hints)
         self.departments.clear()
         for n, d in enumerate(suggestion.departments[:MAX_PICKS], 1):
-            item = QListWidgetItem()
-            item.setData(HTML_ROLE, department_html(n, d))
+            item = html_item(department_html(n, d))  # the accessible text has the phones the row shows
             item.setData(DEPT_ROLE, d)
-            item.setData(Qt.ItemDataRole.AccessibleTextRole, f"Alt+{n} {d.name}，依据：{'；'.join(d.reasons)}")
             self.departments.addItem(item)
         # A refresh (the address or the type changed) starts at the top, not at the old scroll offset.
         self.answers.scrollToTop()
