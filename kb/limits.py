@@ -42,6 +42,8 @@ def clean_text(value: str) -> str:
 
 def clean(value: T) -> T:
     """Strings inside ``value`` (a str, or lists, tuples and dicts of them) cleaned; other values unchanged."""
+    if not _has_control(value):
+        return value
     if isinstance(value, str):
         return clean_text(value)  # type: ignore[return-value]
     if isinstance(value, list | tuple):
@@ -49,6 +51,16 @@ def clean(value: T) -> T:
     if isinstance(value, dict):
         return {clean(k): clean(v) for k, v in value.items()}  # type: ignore[return-value]
     return value
+
+
+def _has_control(value: Any) -> bool:
+    if isinstance(value, str):
+        return _CONTROL.search(value) is not None
+    if isinstance(value, list | tuple):
+        return any(_has_control(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_control(k) or _has_control(v) for k, v in value.items())
+    return False
 
 
 def clean_fields(obj: T) -> T:
@@ -133,21 +145,29 @@ def check(model: type[Base], values: Mapping[str, Any], *, field: str = "") -> d
     return cleaned
 
 
-def check_row(row: Base) -> None:
-    """Clean and check every column value of an ORM row in place (the flush guard)."""
-    model = type(row)
+@cache
+def _row_plan(model: type[Base]) -> tuple[tuple[str, tuple[str, int] | None], ...]:
     rules = _rules(model)
-    for attr in inspect(model).column_attrs:
-        key = attr.key
-        value = getattr(row, key, None)
-        if isinstance(value, str | list | tuple | dict):
-            cleaned = clean(value)
-            if cleaned != value:
-                setattr(row, key, cleaned)
-                value = cleaned
-        reason = _problem(rules[key], value) if key in rules else None
-        if reason:
-            raise ValidationError(f"{key}: {model.__tablename__}.{key} {reason}", field=key)
+    return tuple((attr.key, rules.get(attr.key)) for attr in inspect(model).column_attrs)
+
+
+def check_row(row: Base) -> None:
+    """Clean and check every loaded column value of an ORM row in place (the flush guard).
+
+    Reads the instance's own dict: a value that is not loaded is not being written, and reading it
+    through the attribute would cost a query.
+    """
+    model = type(row)
+    values = row.__dict__
+    for key, rule in _row_plan(model):
+        value = values.get(key)
+        if isinstance(value, str | list | tuple | dict) and _has_control(value):
+            value = clean(value)
+            setattr(row, key, value)
+        if rule is not None and value is not None:
+            reason = _problem(rule, value)
+            if reason:
+                raise ValidationError(f"{key}: {model.__tablename__}.{key} {reason}", field=key)
 
 
 def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
