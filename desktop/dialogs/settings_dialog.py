@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -73,6 +74,9 @@ class SettingsDialog(QDialog):
         self.font_size.setRange(FONT_MIN, FONT_MAX)
         self.font_size.setValue(settings.font_size)
         self.font_size.setSuffix(" 磅")
+        self.high_contrast = QCheckBox("白字黑底、黄色焦点框（Ctrl+Shift+H 随时切换）")
+        self.high_contrast.setAccessibleName("高对比度主题")
+        self.high_contrast.setChecked(settings.theme == "high_contrast")
 
         db_row = QHBoxLayout()
         db_row.addWidget(self.database_url, 1)
@@ -85,6 +89,7 @@ class SettingsDialog(QDialog):
         form.addRow("用户(&U)：", self.user)
         form.addRow("角色(&R)：", self.role)
         form.addRow("字号(&F)：", self.font_size)
+        form.addRow("高对比度(&H)：", self.high_contrast)
         db_label = form.labelForField(db_row)
         if isinstance(db_label, QLabel):
             db_label.setBuddy(self.database_url)
@@ -112,7 +117,8 @@ class SettingsDialog(QDialog):
     def result_settings(self) -> Settings:
         return replace(self.settings, database_url=self.database_url.text().strip(), seat=self.seat.text().strip(),
                        user=self.user.text().strip(), role=str(self.role.currentData()),
-                       font_size=self.font_size.value())
+                       font_size=self.font_size.value(),
+                       theme="high_contrast" if self.high_contrast.isChecked() else "default")
 
     @property
     def database_changed(self) -> bool:

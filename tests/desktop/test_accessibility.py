@@ -646,3 +646,16 @@ def test_high_contrast_is_a_setting_with_a_key(qtbot: object, env: Env, tasks: T
         w.apply_settings(replace(w.services.settings, theme="default"))
         w.close()
         wait_idle(qtbot, tasks)
+
+
+def test_the_settings_dialog_has_the_high_contrast_switch(qtbot: object, env: Env, tasks: TaskManager) -> None:
+    from desktop.dialogs.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(env.services(tasks).settings, env.paths, tasks)
+    qtbot.addWidget(dialog)  # type: ignore[attr-defined]
+    assert not dialog.high_contrast.isChecked() and dialog.result_settings().theme == "default"
+    dialog.high_contrast.setChecked(True)
+    assert dialog.result_settings().theme == "high_contrast"
+    dialog.show()
+    problems = accessibility_problems(dialog)
+    assert not problems, "\n".join(problems)
