@@ -16,7 +16,7 @@ from __future__ import annotations
 from functools import cache
 from string import Template
 
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QBrush, QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 from kb.resources import resource_path
@@ -49,6 +49,8 @@ THEMES: dict[str, dict[str, str]] = {
         # rich text (rich_text_css): list rows, the answer script
         "key": "#1f5fbf", "dim": "#555555", "pin": "#c40000", "new": "#16722f", "changed": "#1f5fbf",
         "withdrawn": "#5f5f5f", "state": "#8a5000", "warn": "#8a5000", "hit_bg": "#ffe58a", "hit_text": "#000000",
+        # table cells (themed_brush): inactive rows' text, the backgrounds of rows to check or fix
+        "inactive": "#5f6670", "stale_bg": "#ffe9c7", "bad_bg": "#ffd9d9",
     },
     "high_contrast": {
         "window": "#000000", "base": "#000000", "alt_base": "#1a1a1a", "text": "#ffffff", "hint": "#e6e6e6",
@@ -69,6 +71,7 @@ THEMES: dict[str, dict[str, str]] = {
         "status_bg": "#000000", "status_border": "#ffffff", "status_text": "#ffffff", "outbox": "#ffb000",
         "key": "#00e5ff", "dim": "#d0d0d0", "pin": "#ff7070", "new": "#00e676", "changed": "#00e5ff",
         "withdrawn": "#c0c0c0", "state": "#ffb000", "warn": "#ffb000", "hit_bg": "#ffff00", "hit_text": "#000000",
+        "inactive": "#b0b0b0", "stale_bg": "#4d3300", "bad_bg": "#5c0000",
     },
 }
 
@@ -77,6 +80,14 @@ RICH_TEXT_CLASSES = ("key", "dim", "pin", "new", "changed", "withdrawn", "state"
 
 _current = "default"
 _native: tuple[str, QPalette] | None = None  # the platform's style and palette, for the default theme
+_brushes: dict[str, QBrush] = {}
+
+
+def themed_brush(role: str) -> QBrush:
+    """One brush per colour role, recoloured in place when the theme changes (for table cells)."""
+    if role not in _brushes:
+        _brushes[role] = QBrush(QColor(color(role)))
+    return _brushes[role]
 
 
 def current_theme() -> str:
@@ -168,6 +179,8 @@ def apply(app: QApplication, size: int, theme: str) -> None:
                 app.setStyle(native_style)
             app.setPalette(native_palette)
     _current = theme
+    for role, brush in _brushes.items():
+        brush.setColor(QColor(color(role)))
     sheet = stylesheet(size, theme)
     if app.styleSheet() != sheet:
         app.setStyleSheet(sheet)

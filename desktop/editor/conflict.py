@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.style import color
 from kb.diff import diff_fields, side_by_side_document
 from kb.editorial import FIELD_LABELS, Conflict, draft_of, draft_values
 
@@ -106,6 +107,6 @@ class ConflictView(QWidget):
         self.theirs_title.setText(f"对方已保存的版本（第 {t.revision} 版，{t.updated_by}）")
         diffs = diff_fields(draft_values(draft_of(t)), draft_values(conflict.mine), FIELD_LABELS)
         left, right = side_by_side_document(diffs, only_changed=True)
-        same = "<p style='color:#777'>内容相同</p>"
+        same = f"<p style='color:{color('dim')}'>内容相同</p>"  # the theme's grey, 4.5:1 on the page
         self.theirs.setHtml(left or same)
         self.mine.setHtml(right or same)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.style import color
 from desktop.widgets.common import section_label
 from kb.diff import diff_fields, side_by_side_document
 from kb.dto import EntryVersionView
@@ -156,7 +157,7 @@ class HistoryPanel(QWidget):
         left, right = side_by_side_document(diffs, only_changed=self.only_changed.isChecked())
         self.left_title.setText(f"第 {old.revision} 版" if old else "（新建前）")
         self.right_title.setText(f"第 {new.revision} 版" + ("（当前）" if new is current else ""))
-        nothing = "<p style='color:#777'>两个版本内容相同</p>"
+        nothing = f"<p style='color:{color('dim')}'>两个版本内容相同</p>"  # the theme's grey, 4.5:1
         self.left.setHtml(left or nothing)
         self.right.setHtml(right or nothing)
         changed = [d.label for d in diffs if d.changed]

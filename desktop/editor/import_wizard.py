@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -31,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.editor.texts import error_text
+from desktop.style import themed_brush
 from desktop.tasks import Op, TaskManager
 from desktop.widgets.common import section_label
 from kb.errors import ImportRejected, KbError, RowError, StorageError
@@ -50,7 +50,7 @@ KINDS: dict[str, str] = {"": "自动识别", "entries": "知识条目", "departm
                          "scripts": "话术", "bulletins": "公告", "places": "地名库"}
 PREVIEW_ROWS = 200
 FILE_FILTER = "数据文件 (*.xlsx *.csv *.json *.jsonl)"
-BAD_BRUSH = QBrush(QColor("#ffd9d9"))
+BAD_BRUSH = themed_brush("bad_bg")  # the theme's colour: readable in both (desktop/style.py)
 
 Rows = list[tuple[int, dict[str, Any]]]
 

@@ -601,6 +601,12 @@ def contrast_failures(theme: str) -> list[str]:
             bgs = [background(decls)] if background(decls) else rows
             failures += [f"{theme} {selector} {m.group(0)} on {bg}: {contrast(m.group(0), bg):.2f}"
                          for bg in bgs if contrast(m.group(0), bg) < 4.5]  # type: ignore[arg-type]
+    # Table cells (not in the sheet): inactive and warning text, text on the rows marked to check or fix.
+    c = style.THEMES[theme]
+    for fg, bg in ((c["inactive"], c["base"]), (c["inactive"], c["alt_base"]), (c["warn"], c["base"]),
+                   (c["warn"], c["alt_base"]), (c["text"], c["stale_bg"]), (c["text"], c["bad_bg"])):
+        if contrast(fg, bg) < 4.5:
+            failures.append(f"{theme} table text {fg} on {bg}: {contrast(fg, bg):.2f}")
     return failures
 
 

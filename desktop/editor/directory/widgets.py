@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -18,9 +18,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-STALE_BRUSH = QBrush(QColor("#ffe9c7"))
-BAD_BRUSH = QBrush(QColor("#ffd9d9"))
-INACTIVE_BRUSH = QBrush(QColor("#8a8f98"))
+from desktop.style import themed_brush
+
+STALE_BRUSH = themed_brush("stale_bg")  # the theme's colours: readable in both (desktop/style.py)
+BAD_BRUSH = themed_brush("bad_bg")
+INACTIVE_BRUSH = themed_brush("inactive")
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 CONFIRM_MS = 4000
 
