@@ -8,6 +8,8 @@ an agent would (F2, typing, Ctrl+1, Alt+1, …) and grabs the window from inside
 the app once each state has settled. States: empty (bulletins and updates),
 mid-call with suggestions (a heating complaint from a repeat caller), emergency
 alert, repeat caller with several open cases, and the editor mode (F9).
+With ``--accessibility``: a call and the editor at the largest font size (22 pt),
+the high-contrast theme (Ctrl+Shift+H) and the F1 key help.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
     parser.add_argument("--basedir", help="data folder to use (default: a fresh temporary one)")
+    parser.add_argument("--accessibility", action="store_true",
+                        help="the largest font, the high-contrast theme and the F1 help instead")
     args = parser.parse_args()
     _ensure_display([str(Path(__file__).resolve()), *sys.argv[1:]])
     os.environ.pop("QT_QPA_PLATFORM", None)
@@ -61,7 +65,7 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication, QWidget
 
     from desktop.app import open_knowledge_base
-    from desktop.main_window import MainWindow
+    from desktop.main_window import FONT_MAX, MainWindow
     from desktop.services import Services
     from desktop.tasks import TaskManager
     from indexer.engine import Engine
@@ -94,6 +98,8 @@ def main() -> int:
     tasks = TaskManager()
     engine = Engine.open(paths, kb, executor=tasks.background, sync=True)
     settings = Settings(user="张敏", seat="A07")  # an agent: the editor mode is switched on for the last shot
+    if args.accessibility:
+        settings = Settings(user="张敏", seat="A07", font_size=FONT_MAX)
     window = MainWindow(Services(kb=kb, paths=paths, settings=settings, tasks=tasks))
     window.set_engine(engine)
     window.resize(*SIZE)
@@ -176,6 +182,24 @@ def main() -> int:
         (200, repeat), (1500, pick), (900, shot("04-repeat-caller")),
         (200, editor_mode), (1200, open_first_entry), (1200, shot("05-editor-mode")),
     ]
+    if args.accessibility:
+        def gas_call() -> None:
+            new_call(REPEAT_PHONE, "我家暖气不热，屋里才十五度，楼道里还有很大的煤气味", request_type_steps=2)
+
+        def agent_at(size: int) -> None:
+            press(Qt.Key.Key_F9)
+            window.apply_font_size(size)
+
+        def high_contrast() -> None:
+            press(Qt.Key.Key_H, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+
+        steps = [
+            (600, focus_window), (200, gas_call), (1200, pick), (900, shot("06-largest-font-call")),
+            (200, editor_mode), (2500, open_first_entry), (1500, shot("07-largest-font-editor")),
+            (200, lambda: agent_at(11)), (1000, high_contrast), (1000, mid_call), (4000, pick),
+            (1200, shot("08-high-contrast")),
+            (200, lambda: press(Qt.Key.Key_F1)), (800, shot("09-key-help")),
+        ]
     delay = 0
     for wait, fn in steps:
         delay += wait
