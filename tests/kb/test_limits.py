@@ -16,7 +16,7 @@ from sqlalchemy import String, select
 from kb import limits
 from kb import models as m
 from kb.dto import EntryDraft, WorkOrderDraft
-from kb.errors import StorageError, ValidationError
+from kb.errors import ImportRejected, StorageError, ValidationError
 from kb.service import KnowledgeBase
 from tests.kb.factories import add_departments
 
@@ -190,3 +190,18 @@ def test_json_values_with_nan_are_bad_input(kb: KnowledgeBase) -> None:
         kb.set_setting("deadlines", {"hours": float("nan")}, user="admin")
     assert err.value.field == "value"
     assert kb.get_setting("deadlines") is None
+
+
+def test_an_import_names_the_row_the_field_and_the_reason(kb: KnowledgeBase) -> None:
+    from kb.exchange import import_rows
+
+    rows: list[tuple[int, dict[str, Any]]] = [
+        (2, {"title": "好标题", "answer": "答复"}),
+        (3, {"title": "长" * 301, "answer": "答复"}),
+        (4, {"title": "控制\x00字符", "answer": "答\x1b复", "category": "一级/" + "类" * 101}),
+    ]
+    with pytest.raises(ImportRejected) as err:
+        import_rows(kb, "entries", rows, user="import")
+    assert [(e.row, e.field) for e in err.value.errors] == [(3, "title"), (4, "category")]
+    assert "300" in err.value.errors[0].reason
+    assert kb.stats().entries == 0  # whole file or nothing
