@@ -23,7 +23,7 @@ from kb import __version__
 from kb import settings as settings_mod
 from kb.deadlines import REQUEST_TYPES
 from kb.errors import ImportRejected, KbError, NotFound, StorageError, ValidationError
-from kb.exchange import KIND_FIELDS, detect_format, export_file, import_file
+from kb.exchange import KIND_FIELDS, LABELS, detect_format, export_file, import_file
 from kb.paths import AppPaths
 from kb.service import KnowledgeBase
 
@@ -301,7 +301,7 @@ def _sync_index_quietly(ctx: Context) -> None:
 
 def cmd_export(ctx: Context, args: argparse.Namespace) -> int:
     try:
-        n = export_file(ctx.kb, args.kind, Path(args.path))
+        n = export_file(ctx.kb, args.kind, Path(args.path), labels=args.labels or "")
     except OSError as exc:
         raise StorageError(f"无法写入导出文件：{os_problem(exc)}") from exc
     _print(f"导出完成 (exported)：{args.kind} {n} 行 → {args.path}")
@@ -637,6 +637,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("export", help="导出为 JSONL/JSON/CSV/XLSX（按文件后缀）")
     s.add_argument("--kind", choices=sorted(KIND_FIELDS), required=True)
     s.add_argument("path", help="输出文件；所在文件夹须已存在")
+    s.add_argument("--labels", choices=LABELS,
+                   help="zh：枚举字段（诉求类型、状态、层级…）写中文标签，XLSX 表头也用中文；默认写代码。导入两种都认")
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("check", help="检查过期、30 天内到期、180 天未审核的条目和未核实的承办单位")

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # The newest migration. A start on an up-to-date database checks only this and
 # skips importing Alembic (0.2 s); tests/kb/test_storage.py keeps it equal to Alembic's head.
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 
 # pg_advisory_xact_lock key of the set-up (schema upgrade and initial load): "huiyin" in ASCII.
 SETUP_LOCK_KEY = 0x687569_79696E

@@ -88,6 +88,7 @@ from typing import Final
 
 import chinese_calendar
 
+from kb import vocab
 from kb.errors import ImportRejected, RowError, ValidationError
 
 __all__ = [
@@ -109,10 +110,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-REQUEST_TYPES: Final = ("consult", "help", "complaint", "report", "suggestion", "praise")
+REQUEST_TYPES: Final = vocab.REQUEST_TYPES.codes
 ANY_TYPE: Final = "*"
-URGENCIES: Final = ("danger", "urgent", "normal")
-UNITS: Final = ("hours", "calendar_days", "working_days", "none")
+URGENCIES: Final = vocab.URGENCIES.codes
+UNITS: Final = vocab.DEADLINE_UNITS.codes
 DEFAULT_END_OF_DAY: Final = time(18, 0)
 
 _FIELDS: Final = ("request_type", "urgency", "amount", "unit", "note")
@@ -145,19 +146,19 @@ def _rule_problems(
     """(field, Chinese reason) for every broken field of a would-be rule."""
     problems: list[tuple[str, str]] = []
     if request_type != ANY_TYPE and request_type not in REQUEST_TYPES:
-        allowed = "、".join((*REQUEST_TYPES, ANY_TYPE))
+        allowed = f"{vocab.REQUEST_TYPES.choices()}、{ANY_TYPE}（任意类型）"
         problems.append(("request_type", f"“{request_type}”不是有效的诉求类型，应为 {allowed} 之一"))
     if urgency not in URGENCIES:
-        problems.append(("urgency", f"“{urgency}”不是有效的紧急程度，应为 {'、'.join(URGENCIES)} 之一"))
+        problems.append(("urgency", f"“{urgency}”不是有效的紧急程度，应为 {vocab.URGENCIES.choices()} 之一"))
     if unit not in UNITS:
-        problems.append(("unit", f"“{unit}”不是有效的时限单位，应为 {'、'.join(UNITS)} 之一"))
+        problems.append(("unit", f"“{unit}”不是有效的时限单位，应为 {vocab.DEADLINE_UNITS.choices()} 之一"))
     if not isinstance(amount, int) or isinstance(amount, bool):
         problems.append(("amount", f"“{amount}”不是整数"))
     elif amount < 0 or amount > _MAX_AMOUNT:
         problems.append(("amount", f"时限数值应在 0 到 {_MAX_AMOUNT} 之间，实际为 {amount}"))
     elif unit == "none" and amount != 0:
         problems.append(("amount", "单位为 none（不设时限）时数值必须为 0"))
-    elif unit in ("hours", "calendar_days") and amount == 0:
+    elif amount == 0 and unit in UNITS and unit != "none" and unit != "working_days":  # 0 hours, 0 days
         problems.append(("amount", "时限为 0 没有意义；不设时限请用单位 none"))
     if not isinstance(note, str):
         problems.append(("note", "说明必须是文字"))
@@ -341,7 +342,8 @@ def rules_from_records(records: Iterable[Mapping[str, object]]) -> list[Deadline
     problem as a :class:`kb.errors.RowError` with the 1-based record number and the
     field name; nothing is returned unless every record is valid. ``note`` is
     optional; ``amount`` may be an int, an integral float or a digit string (what
-    spreadsheets produce). Two rules for the same (type, urgency) are rejected.
+    spreadsheets produce); a type, an urgency or a unit may be its code or its Chinese
+    label (投诉, 紧急, 工作日). Two rules for the same (type, urgency) are rejected.
     """
     errors: list[RowError] = []
     rules: list[DeadlineRule] = []
@@ -356,9 +358,9 @@ def rules_from_records(records: Iterable[Mapping[str, object]]) -> list[Deadline
         if row_errors:
             errors += row_errors
             continue
-        request_type = _text(record["request_type"])
-        urgency = _text(record["urgency"])
-        unit = _text(record["unit"])
+        request_type = _code(vocab.REQUEST_TYPES, record["request_type"])
+        urgency = _code(vocab.URGENCIES, record["urgency"])
+        unit = _code(vocab.DEADLINE_UNITS, record["unit"])
         amount = _integer(record["amount"])
         note = record.get("note", "")
         note = "" if note is None else note
@@ -383,6 +385,11 @@ def rules_from_records(records: Iterable[Mapping[str, object]]) -> list[Deadline
 
 def _text(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
+
+
+def _code(codes: vocab.Codes, value: object) -> object:
+    """The code of a code or a label (投诉 or complaint); anything else as it is, for the message."""
+    return (codes.lookup(value) or _text(value)) if isinstance(value, str) else value
 
 
 def _integer(value: object) -> object:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from kb import vocab
+
 
 @dataclass(frozen=True)
 class Changes:
@@ -136,7 +138,7 @@ class EntryDraft:
     basis: str = ""
     valid_from: date | None = None
     valid_to: date | None = None
-    status: str = "draft"
+    status: str = vocab.ENTRY_STATUSES.default
     publish_at: datetime | None = None
 
 
@@ -198,10 +200,10 @@ class WorkOrderDraft:
     address: str = ""
     district: str = ""
     street: str = ""
-    request_type: str = "consult"
-    urgency: str = "normal"
+    request_type: str = vocab.REQUEST_TYPES.default
+    urgency: str = vocab.URGENCIES.default
     category: str = ""
-    handling: str = "answered"
+    handling: str = vocab.HANDLINGS.default
     department: str = ""  # external_id or exact name
     due_at: datetime | None = None
     entry: str = ""  # entry external_id

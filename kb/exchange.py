@@ -6,10 +6,12 @@ named; header row; merged cells read as their value, formulas as the result Exce
 
 A file imports whole or not at all: every row is applied inside one transaction, every bad row is
 collected with its row number, field and reason (all of a row's problems, not only the first), and
-any error rolls the whole file back. An import adds and updates, it never deletes: the rows of a
-list-like kind (places) that the file does not mention are deleted only when a replace is asked
-for. An unchanged row writes nothing and is counted as unchanged. One import runs at a time (a
-second one waits for the first, then finds its rows).
+any error rolls the whole file back. An enumerated field (a request type, a status, a level…) takes
+its code or its Chinese label (``complaint`` or ``投诉``, see :mod:`kb.vocab`); an export writes
+codes, or labels (and, in XLSX, Chinese headers) when asked to. An import adds and updates, it
+never deletes: the rows of a list-like kind (places) that the file does not mention are deleted
+only when a replace is asked for. An unchanged row writes nothing and is counted as unchanged. One
+import runs at a time (a second one waits for the first, then finds its rows).
 """
 
 from __future__ import annotations
@@ -29,9 +31,9 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from kb import limits
+from kb import limits, vocab
 from kb import models as m
-from kb.convert import parse_bool, parse_date, parse_datetime, parse_int, split_list
+from kb.convert import FALSE_WORDS, TRUE_WORDS, parse_bool, parse_date, parse_datetime, parse_int, split_list
 from kb.dto import Changes, EntryDraft, WorkOrderDraft
 from kb.errors import ImportRejected, RowError, StorageError, ValidationError
 from kb.service import Caches, KnowledgeBase, _validate_entry_draft, _validate_work_order
@@ -77,14 +79,34 @@ KIND_MODELS: dict[str, type[m.Base]] = {
     "rules": m.RoutingRule, "bulletins": m.Bulletin, "places": m.Place,
 }
 LIST_FIELDS = {"aliases", "keywords"}
-# Import files written by people often use Chinese headers.
+# Enumerated fields by kind: an import reads a code or a label, an export with labels writes the label.
+CODED_FIELDS: dict[str, dict[str, vocab.Codes]] = {
+    "entries": {"status": vocab.ENTRY_STATUSES},
+    "departments": {"level": vocab.DEPARTMENT_LEVELS},
+    "workorders": {"request_type": vocab.REQUEST_TYPES, "urgency": vocab.URGENCIES, "handling": vocab.HANDLINGS,
+                   "status": vocab.WORKORDER_STATUSES},
+    "scripts": {"kind": vocab.SCRIPT_KINDS},
+}
+# The Chinese header of every field (XLSX exports with labels write these; imports read them).
+HEADER_LABELS: dict[str, str] = {
+    "external_id": "编号", "title": "标题", "answer": "答复口径", "aliases": "问法", "keywords": "关键词",
+    "category": "分类", "department": "承办单位", "basis": "政策依据", "valid_from": "生效日期",
+    "valid_to": "失效日期", "status": "状态", "name": "名称", "short_name": "简称", "level": "层级",
+    "district": "属地", "parent": "上级", "duties": "职责", "phone": "电话", "duty_phone": "值班电话",
+    "transfer_phone": "转接电话", "address": "地址", "hours": "办公时间", "last_verified": "核实日期",
+    "active": "启用", "id": "工单编号", "received_at": "受理时间", "caller_name": "来电人", "text": "诉求内容",
+    "street": "街道", "request_type": "诉求类型", "urgency": "紧急程度", "handling": "办理方式",
+    "entry": "选用口径", "due_at": "办理时限", "returned": "退回", "seat": "坐席", "kind": "话术类型",
+    "body": "内容", "priority": "优先级", "note": "备注", "starts_at": "开始时间", "ends_at": "结束时间",
+    "pinned": "置顶",
+}
+KIND_HEADER_LABELS: dict[str, dict[str, str]] = {"places": {"aliases": "别名", "street": "街道/乡镇"}}
+# Import files written by people often use Chinese headers: the ones above, and these.
 HEADER_ALIASES = {
-    "编号": "external_id", "标题": "title", "问题": "title", "答复": "answer", "答复口径": "answer",
-    "口径": "answer", "问法": "aliases", "关键词": "keywords", "分类": "category", "承办单位": "department",
-    "政策依据": "basis", "生效日期": "valid_from", "失效日期": "valid_to", "状态": "status",
-    "名称": "name", "简称": "short_name", "层级": "level", "属地": "district", "区": "district",
-    "上级": "parent", "职责": "duties", "电话": "phone", "值班电话": "duty_phone", "转接电话": "transfer_phone",
-    "地址": "address", "办公时间": "hours", "核实日期": "last_verified",
+    **{label: f for f, label in HEADER_LABELS.items()},
+    **{label: f for labels in KIND_HEADER_LABELS.values() for f, label in labels.items()},
+    "问题": "title", "答复": "answer", "口径": "answer", "区": "district", "来电号码": "phone",
+    "诉求内容描述": "text", "工单状态": "status", "条目状态": "status", "单位层级": "level", "类型": "kind",
 }
 
 # One field of an import file holds at most this many characters. The longest answer scripts are a
@@ -412,7 +434,7 @@ def entry_draft(rec: Mapping[str, Any]) -> EntryDraft:
         basis=_text(rec, "basis"),
         valid_from=parse_date(rec.get("valid_from"), "valid_from"),
         valid_to=parse_date(rec.get("valid_to"), "valid_to"),
-        status=_text(rec, "status") or "published",
+        status=_text(rec, "status") or "published",  # an imported entry is for the agents unless it says
     )
 
 
@@ -433,8 +455,8 @@ def work_order_draft(rec: Mapping[str, Any]) -> WorkOrderDraft:
         address=_text(rec, "address"),
         district=_text(rec, "district"),
         street=_text(rec, "street"),
-        request_type=_text(rec, "request_type") or "consult",
-        urgency=_text(rec, "urgency") or "normal",
+        request_type=_text(rec, "request_type") or vocab.REQUEST_TYPES.default,
+        urgency=_text(rec, "urgency") or vocab.URGENCIES.default,
         category=_text(rec, "category"),
         department=_text(rec, "department"),
         handling=_text(rec, "handling") or ("dispatched" if _text(rec, "department") else "answered"),
@@ -455,6 +477,26 @@ class _Importer:
         self.result = ImportResult(kind=kind, rows=0)
         self.upserted: set[int] = set()
         self.missing_departments: dict[str, list[int]] = {}  # reference → rows naming it
+        self.code_errors: dict[int, list[RowError]] = {}  # row → its enumerated fields that are neither code nor label
+
+    def codes(self, rows: Rows) -> Rows:
+        """The rows with the code of every enumerated field that holds a code or a label (投诉 → complaint).
+
+        A value that is neither stays as it is and is reported by :meth:`precheck`.
+        """
+        coded = CODED_FIELDS.get(self.kind, {})
+        out: Rows = []
+        for n, rec in rows:
+            rec = dict(rec)
+            for name, codes in coded.items():
+                if not _text(rec, name):
+                    continue  # empty: the default applies
+                try:
+                    rec[name] = codes.parse(rec[name], name)
+                except ValidationError as exc:
+                    self.code_errors.setdefault(n, []).append(RowError(n, name, exc.reason))
+            out.append((n, rec))
+        return out
 
     def count(self, created: bool, changed: bool) -> None:
         if created:
@@ -470,7 +512,7 @@ class _Importer:
         The service stops at a row's first problem; this finds the others: values that do not parse,
         values too long for their column, a department that does not exist.
         """
-        found: list[RowError] = []
+        found: list[RowError] = list(self.code_errors.get(n, ()))
         for key, parse in FIELD_PARSERS.items():
             if key in rec and key in KIND_FIELDS[self.kind]:
                 try:
@@ -538,7 +580,13 @@ class _Importer:
 
     def departments(self, rows: Rows, errors: list[RowError]) -> None:
         # Parents may come later in the file: retry deferred rows until no progress.
-        pending = [(n, rec) for n, rec in rows if self.precheck(n, rec, errors)]
+        pending: Rows = []
+        in_file = {_text(r, "external_id") or _text(r, "name") for _, r in rows}
+        for n, rec in rows:
+            if self.precheck(n, rec, errors):
+                pending.append((n, rec))
+            elif (parent := _text(rec, "parent")) and parent not in self.caches.departments and parent not in in_file:
+                errors.append(RowError(n, "parent", f"上级单位不存在：{parent}"))  # a bad row's other problem
         while pending:
             deferred: Rows = []
             last_errors: list[RowError] = []
@@ -591,6 +639,7 @@ class _Importer:
     def run(self, rows: Rows) -> list[RowError]:
         errors = _check_required(self.kind, rows)
         self.result.rows = len(rows)
+        rows = self.codes(rows)
         if self.kind == "entries":
             self.entries(rows, errors)
         elif self.kind == "departments":
@@ -844,8 +893,12 @@ def _parents_first(depts: list[Any]) -> list[Any]:
     return out
 
 
-def write_records(records: Iterable[Mapping[str, Any]], path: Path, fields: tuple[str, ...]) -> int:
-    """Write records in the format of ``path``'s suffix; lists become 'a|b' in CSV/XLSX."""
+def write_records(records: Iterable[Mapping[str, Any]], path: Path, fields: tuple[str, ...],
+                  headers: Mapping[str, str] | None = None) -> int:
+    """Write records in the format of ``path``'s suffix; lists become 'a|b' in CSV/XLSX.
+
+    ``headers`` (field → header) names the columns of an XLSX file instead of the field names.
+    """
     fmt = detect_format(path)
     recs = [{f: _plain(r.get(f)) for f in fields} for r in records]
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -868,7 +921,7 @@ def write_records(records: Iterable[Mapping[str, Any]], path: Path, fields: tupl
 
             wb = Workbook(write_only=True)
             ws = wb.create_sheet()
-            ws.append(list(fields))
+            ws.append([(headers or {}).get(f, f) for f in fields])
             for r in flat:
                 ws.append([r[f] for f in fields])
             wb.save(tmp)
@@ -876,5 +929,36 @@ def write_records(records: Iterable[Mapping[str, Any]], path: Path, fields: tupl
     return len(recs)
 
 
-def export_file(kb: KnowledgeBase, kind: str, path: Path) -> int:
-    return write_records(export_records(kb, kind), path, KIND_FIELDS[kind])
+LABELS = ("zh",)  # what ``export_file(labels=…)`` can write instead of codes
+
+
+def labelled(kind: str, records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """``records`` of ``kind`` as people read them: Chinese labels for codes, 是/否 for yes/no.
+
+    An import reads them back as they were (:meth:`vocab.Codes.parse`, :func:`kb.convert.parse_bool`).
+    """
+    coded = CODED_FIELDS.get(kind, {})
+
+    def label(name: str, value: Any) -> Any:
+        if isinstance(value, bool):
+            return TRUE_WORDS[0] if value else FALSE_WORDS[0]
+        if name in coded and isinstance(value, str):
+            return coded[name].label(value)
+        return value
+
+    return [{f: label(f, v) for f, v in r.items()} for r in records]
+
+
+def header_labels(kind: str) -> dict[str, str]:
+    """The Chinese header of every field of ``kind``."""
+    return {f: KIND_HEADER_LABELS.get(kind, {}).get(f, HEADER_LABELS[f]) for f in KIND_FIELDS[kind]}
+
+
+def export_file(kb: KnowledgeBase, kind: str, path: Path, *, labels: str = "") -> int:
+    """Export ``kind`` to ``path``: codes, or with ``labels="zh"`` Chinese labels (and Chinese XLSX headers)."""
+    if labels and labels not in LABELS:
+        raise ValidationError(f"labels: 不支持的标签语言 {labels}（可选 {'、'.join(LABELS)}）")
+    records = export_records(kb, kind)
+    if not labels:
+        return write_records(records, path, KIND_FIELDS[kind])
+    return write_records(labelled(kind, records), path, KIND_FIELDS[kind], header_labels(kind))

@@ -27,17 +27,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-ENTRY_STATUSES = ("draft", "review", "published", "archived")
-DEPARTMENT_LEVELS = ("city", "district", "street", "enterprise")
-REQUEST_TYPES = ("consult", "help", "complaint", "report", "suggestion", "praise")
-HANDLINGS = ("answered", "dispatched", "transferred")
-WORKORDER_STATUSES = ("open", "dispatched", "returned", "closed")
-ROLES = ("agent", "editor", "reviewer", "admin")
+from kb import vocab
 
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    quoted = ", ".join(f"'{v}'" for v in values)
-    return f"{column} IN ({quoted})"
+# The codes of the checked columns (kb.vocab declares them; these names are kept for the callers).
+ENTRY_STATUSES = vocab.ENTRY_STATUSES.codes
+DEPARTMENT_LEVELS = vocab.DEPARTMENT_LEVELS.codes
+REQUEST_TYPES = vocab.REQUEST_TYPES.codes
+HANDLINGS = vocab.HANDLINGS.codes
+WORKORDER_STATUSES = vocab.WORKORDER_STATUSES.codes
+ROLES = vocab.ROLES.codes
 
 
 class Base(DeclarativeBase):
@@ -70,12 +68,12 @@ class Category(Base):
 
 class Department(Base):
     __tablename__ = "department"
-    __table_args__ = (CheckConstraint(_in("level", DEPARTMENT_LEVELS), name="ck_department_level"),)
+    __table_args__ = (CheckConstraint(vocab.DEPARTMENT_LEVELS.check_sql("level"), name="ck_department_level"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     external_id: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
     short_name: Mapped[str] = mapped_column(String(100), default="")
-    level: Mapped[str] = mapped_column(String(16), default="city")
+    level: Mapped[str] = mapped_column(String(16), default=vocab.DEPARTMENT_LEVELS.default)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("department.id", ondelete="SET NULL"))
     district: Mapped[str] = mapped_column(String(50), default="")
     duties: Mapped[str] = mapped_column(Text, default="")
@@ -94,7 +92,7 @@ class Department(Base):
 
 class Entry(Base):
     __tablename__ = "entry"
-    __table_args__ = (CheckConstraint(_in("status", ENTRY_STATUSES), name="ck_entry_status"),)
+    __table_args__ = (CheckConstraint(vocab.ENTRY_STATUSES.check_sql("status"), name="ck_entry_status"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     external_id: Mapped[str] = mapped_column(String(64), unique=True)
     title: Mapped[str] = mapped_column(String(300))
@@ -106,7 +104,7 @@ class Entry(Base):
     basis: Mapped[str] = mapped_column(Text, default="")
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=vocab.ENTRY_STATUSES.default, index=True)
     publish_at: Mapped[datetime | None] = mapped_column(DateTime)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime)
@@ -149,9 +147,9 @@ class Script(Base):
 class WorkOrder(Base):
     __tablename__ = "work_order"
     __table_args__ = (
-        CheckConstraint(_in("request_type", REQUEST_TYPES), name="ck_wo_request_type"),
-        CheckConstraint(_in("handling", HANDLINGS), name="ck_wo_handling"),
-        CheckConstraint(_in("status", WORKORDER_STATUSES), name="ck_wo_status"),
+        CheckConstraint(vocab.REQUEST_TYPES.check_sql("request_type"), name="ck_wo_request_type"),
+        CheckConstraint(vocab.HANDLINGS.check_sql("handling"), name="ck_wo_handling"),
+        CheckConstraint(vocab.WORKORDER_STATUSES.check_sql("status"), name="ck_wo_status"),
         Index("ix_wo_phone_received", "phone", "received_at"),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # client-generated UUID
@@ -162,17 +160,17 @@ class WorkOrder(Base):
     address: Mapped[str] = mapped_column(String(300), default="")
     district: Mapped[str] = mapped_column(String(50), default="")
     street: Mapped[str] = mapped_column(String(50), default="")
-    request_type: Mapped[str] = mapped_column(String(16), default="consult")
-    urgency: Mapped[str] = mapped_column(String(16), default="normal")
+    request_type: Mapped[str] = mapped_column(String(16), default=vocab.REQUEST_TYPES.default)
+    urgency: Mapped[str] = mapped_column(String(16), default=vocab.URGENCIES.default)
     text: Mapped[str] = mapped_column(Text, default="")
     category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id", ondelete="SET NULL"))
-    handling: Mapped[str] = mapped_column(String(16), default="answered")
+    handling: Mapped[str] = mapped_column(String(16), default=vocab.HANDLINGS.default)
     department_id: Mapped[int | None] = mapped_column(
         ForeignKey("department.id", ondelete="SET NULL"), index=True
     )
     due_at: Mapped[datetime | None] = mapped_column(DateTime)
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("entry.id", ondelete="SET NULL"))
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(String(16), default=vocab.WORKORDER_STATUSES.default)
     returned: Mapped[bool] = mapped_column(Boolean, default=False)
     seat: Mapped[str] = mapped_column(String(64), default="")
     created_by: Mapped[str] = mapped_column(String(64), default="")
@@ -208,11 +206,11 @@ class Bulletin(Base):
 
 class User(Base):
     __tablename__ = "app_user"
-    __table_args__ = (CheckConstraint(_in("role", ROLES), name="ck_user_role"),)
+    __table_args__ = (CheckConstraint(vocab.ROLES.check_sql("role"), name="ck_user_role"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(100), default="")
-    role: Mapped[str] = mapped_column(String(16), default="agent")
+    role: Mapped[str] = mapped_column(String(16), default=vocab.ROLES.default)
     password_hash: Mapped[str] = mapped_column(String(200), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_shift_end: Mapped[datetime | None] = mapped_column(DateTime)
@@ -274,7 +272,7 @@ class AlertTermRow(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
     pattern: Mapped[str] = mapped_column(Text)  # example lines are whole sentences (the shipped ones reach 323)
-    polarity: Mapped[str] = mapped_column(String(16), default="trigger")
+    polarity: Mapped[str] = mapped_column(String(16), default=vocab.ALERT_POLARITIES.default)
     note: Mapped[str] = mapped_column(Text, default="")
 
 
@@ -293,7 +291,7 @@ class Feedback(Base):
     __tablename__ = "feedback"
     id: Mapped[int] = mapped_column(primary_key=True)
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("entry.id", ondelete="SET NULL"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # useful | outdated | wrong
+    kind: Mapped[str] = mapped_column(String(16))  # vocab.FEEDBACK_KINDS
     note: Mapped[str] = mapped_column(Text, default="")
     query: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(DateTime)
@@ -307,7 +305,7 @@ class SearchLog(Base):
     __tablename__ = "search_log"
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime, index=True)
-    mode: Mapped[str] = mapped_column(String(16))  # search | suggest
+    mode: Mapped[str] = mapped_column(String(16))  # vocab.SEARCH_MODES
     query: Mapped[str] = mapped_column(Text)
     hits: Mapped[int] = mapped_column(Integer, default=0)
     picked_entry_id: Mapped[int | None] = mapped_column(ForeignKey("entry.id", ondelete="SET NULL"))

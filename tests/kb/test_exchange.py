@@ -125,7 +125,7 @@ def test_csv_and_xlsx_with_chinese_headers(kb: KnowledgeBase, tmp_path: Path) ->
     wb.save(xlsx)
     with pytest.raises(ImportRejected) as err:
         import_file(kb, xlsx, kind="departments")
-    assert {(e.row, e.field) for e in err.value.errors} == {(3, "name"), (4, "parent")}
+    assert {(e.row, e.field) for e in err.value.errors} == {(3, "name"), (4, "level"), (4, "parent")}
     assert "D-X" not in {d.external_id for d in kb.departments()}
 
 
