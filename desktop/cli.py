@@ -502,6 +502,47 @@ def cmd_index(ctx: Context, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _copy_progress() -> Callable[[str, str, int, int], None]:
+    """Progress of ``db copy`` on stderr: a line per table at each tenth and at the end."""
+    shown: dict[tuple[str, str], int] = {}
+    phases = {"copy": "复制 (copy)", "verify": "校验 (verify)"}
+
+    def report(phase: str, table: str, done: int, total: int) -> None:
+        last = shown.get((phase, table))
+        step = max(1, total // 10)
+        if (done == total and last != done) or (last is None and total == 0) or \
+                (done < total and done - (last or 0) >= step):
+            shown[(phase, table)] = done
+            _print(f"{phases.get(phase, phase)} {table}：{done}/{total}", sys.stderr)
+
+    return report
+
+
+def cmd_db(ctx: Context, args: argparse.Namespace) -> int:
+    """``db copy --to URL``: everything into an empty database, verified table by table (kb.dbcopy)."""
+    from kb.dbcopy import copy_database
+
+    report = copy_database(ctx.db_url, args.to, progress=_copy_progress())
+    if args.json:
+        _print(dumps(report.to_json()))
+    else:
+        _print(f"{'表 table':<22}{'源 source':>12}{'目标 target':>14}  {'SHA-256':<18}结果 result")
+        for t in report.tables:
+            sha, verdict = ((t.source_sha256[:16], "一致 ok") if t.ok else
+                            (f"{t.source_sha256[:7]}≠{t.target_sha256[:7]}", "不一致 MISMATCH"))
+            _print(f"{t.table:<22}{t.source_rows:>12}{t.target_rows:>14}  {sha:<18}{verdict}")
+    if not report.committed:
+        _print(f"环境错误 (environment)：校验不一致 (verification failed)，表 {'、'.join(report.mismatched)}："
+               "行数或校验和与源不同；目标数据库未做任何更改", sys.stderr)
+        return EXIT_ENV
+    if not args.json:
+        _print(f"已复制 (copied) {report.rows} 行 rows → {report.target}（{report.seconds:.1f} 秒），逐表校验一致")
+        _print("搜索索引 (index) 和工单历史 (history) 不需要复制：每个座席从数据库自动重建")
+        if not args.to.startswith("sqlite"):
+            _print("下一步：把各座席 huiyin.ini 的 [database] url 改为目标数据库（见 DEPLOY.md“从单机到中心”）")
+    return EXIT_OK
+
+
 def cmd_gui(ctx: Context, args: argparse.Namespace) -> int:
     from desktop.app import run_gui
 
@@ -679,6 +720,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("external_id")
     r.add_argument("version", type=_arg_count(2**31 - 1))
     s.set_defaults(func=cmd_entry)
+
+    s = sub.add_parser("db", help="数据库维护：copy 整库复制到另一个空数据库（单机 → 中心）")
+    dsub = s.add_subparsers(dest="db_cmd", required=True, parser_class=_Parser)
+    c = dsub.add_parser("copy", help="把当前数据库的全部表（含工单和历史）复制到空的目标数据库，逐表校验行数和校验和")
+    c.add_argument("--to", required=True, type=_arg_db_url, metavar="URL",
+                   help="目标数据库，例如 postgresql+psycopg://user@host/huiyin 或 sqlite:///备份.sqlite3；须为空库")
+    c.add_argument("--json", action="store_true", help="在标准输出只打印 JSON 摘要（进度仍在标准错误）")
+    s.set_defaults(func=cmd_db)
     return p
 
 

@@ -195,6 +195,11 @@ def _sqlite_target_file(target: str) -> Path | None:
             or url.database.startswith("file:"):
         return None
     path = Path(url.database)
+    if not path.parent.is_dir():
+        raise ValidationError(f"to: 目标数据库文件所在的文件夹不存在：{path.parent}"
+                              "（不会自动创建，请先创建或检查路径）")
+    if path.is_dir():
+        raise ValidationError(f"to: 这是一个文件夹，不是数据库文件：{path}")
     if path.is_file() and path.stat().st_size:
         with path.open("rb") as fh:
             if fh.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
@@ -318,6 +323,14 @@ def _migrate(dst: Connection) -> None:
         raise ValidationError(f"to: 目标数据库的结构版本无法识别，请用同一版本的回音：{exc}") from exc
 
 
+def _reach(target: Engine) -> None:
+    try:
+        with target.connect():
+            pass
+    except DBAPIError as exc:
+        raise StorageError(f"无法连接目标数据库 (target)：{_first_line(exc.orig)}") from exc
+
+
 def _first_line(value: object) -> str:
     return str(value).strip().splitlines()[0] if str(value).strip() else type(value).__name__
 
@@ -351,6 +364,7 @@ def copy_database(source_url: str, target_url: str, *, batch: int = BATCH_ROWS,
         target.dispose()
         raise
     try:
+        _reach(target)
         db.upgrade(source)
         try:
             results = _copy(source, target, tables, batch, report_progress)
