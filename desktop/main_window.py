@@ -46,6 +46,7 @@ from desktop.widgets.suggestion_pane import SuggestionPane
 from indexer.hits import SearchHit
 from kb import editorial as ed
 from kb import settings as settings_mod
+from kb import vocab
 from kb.alerts import Alert, AlertLexicon
 from kb.dto import BulletinView, Changes, DepartmentView, EntryView, WorkOrderView
 from kb.errors import ValidationError
@@ -69,7 +70,7 @@ DISCARD_CONFIRM_MS = 4000
 SYNC_MS = 60_000  # other seats' edits (shared database) reach this seat's index
 SCHEDULE_MS = 10 * 60_000  # scheduled publishing and automatic expiry
 FIRST_SHIFT_DAYS = 7  # a user with no recorded shift end sees the updates of the last week
-EDITOR_ROLES = frozenset({"editor", "reviewer", "admin"})
+EDITOR_ROLES = vocab.EDITOR_ROLES
 # Keys that would change a saved order's text rather than add new text (refused on a saved form).
 EDIT_KEYS = frozenset({Qt.Key.Key_Backspace, Qt.Key.Key_Delete})
 EDIT_SEQUENCES = (QKeySequence.StandardKey.Cut, QKeySequence.StandardKey.Undo, QKeySequence.StandardKey.Redo,
@@ -468,7 +469,8 @@ class MainWindow(QWidget):
         """Fill a script's {seat}, {caller_name}, … from the call; unknown ones become a blank to say."""
         d = self.collect()
         values = {"seat": self.services.settings.seat, "caller_name": d.caller_name, "phone": d.phone,
-                  "department": self.call_form.department.currentText().split("  ")[0], "due_at": d.due_at}
+                  "department": self.call_form.department.currentText().split("  ")[0],
+                  "due_at": f"{d.due_at:%m月%d日%H:%M}" if d.due_at else ""}
         return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1)) or "____", body)
 
     def _load_draft(self, draft: CallDraft) -> None:
@@ -993,11 +995,7 @@ class MainWindow(QWidget):
             return
         self._load_draft(draft)
         self.call_active = True
-        try:
-            started = datetime.fromisoformat(draft.received_at)
-            elapsed = max((datetime.now() - started).total_seconds(), 0.0)
-        except ValueError:
-            elapsed = 0.0
+        elapsed = max((datetime.now() - draft.received_at).total_seconds(), 0.0)
         self.caller_bar.start_call(elapsed)
         self._update_idle()
         self.back_to_form()

@@ -24,16 +24,14 @@ from kb.convert import draft_from_snapshot, entry_view
 from kb.dto import Changes, EntryDraft, EntryView
 from kb.errors import ConflictError, NotFound, ValidationError
 from kb.service import EXPIRING_DAYS, STALE_DAYS, TRANSITIONS, KnowledgeBase
+from kb.vocab import ENTRY_STATUSES, GAP_KINDS, VERSION_ACTIONS
 
 log = logging.getLogger(__name__)
 
 SYSTEM_USER = "system"
 FLAG_KINDS = ("outdated", "wrong")
-STATUS_LABELS: dict[str, str] = {"draft": "草稿", "review": "待审核", "published": "已发布", "archived": "已归档"}
-ACTION_LABELS: dict[str, str] = {
-    "create": "新建", "edit": "修改", "import": "导入", "review": "提交审核", "published": "发布",
-    "draft": "退回草稿", "archived": "归档", "rollback": "回滚", "scheduled_publish": "定时发布",
-}
+STATUS_LABELS = ENTRY_STATUSES.labels
+ACTION_LABELS = VERSION_ACTIONS.labels
 # Editable fields of an entry, in the order the editor shows them (diff, conflict view).
 FIELD_LABELS: dict[str, str] = {
     "title": "标题", "answer": "答复口径", "aliases": "问法", "keywords": "关键词", "category": "分类",
@@ -331,9 +329,8 @@ def expire_due(kb: KnowledgeBase, today: date | None = None) -> Changes:
 
 
 # ------------------------------------------------------------- knowledge gaps
-GapKind = Literal["no_result", "not_picked", "outdated", "wrong"]
-GAP_LABELS: dict[str, str] = {"no_result": "搜索无结果", "not_picked": "推荐未采用", "outdated": "反馈过时",
-                              "wrong": "反馈有误"}
+GapKind = str  # a code of kb.vocab.GAP_KINDS
+GAP_LABELS = GAP_KINDS.labels
 
 
 @dataclass(frozen=True)

@@ -168,8 +168,6 @@ FLAG_KINDS: tuple[str, ...] = tuple(k for k in FEEDBACK_KINDS if k != "useful")
 # Knowledge gaps the editors see: searches that found nothing or were not used, and flagged entries.
 GAP_KINDS = Codes("kind", "知识缺口", {"no_result": "搜索无结果", "not_picked": "推荐未采用",
                                        "outdated": "反馈过时", "wrong": "反馈有误"})
-# What changed for the agents since their last shift (the briefing).
-UPDATE_KINDS = Codes("kind", "更新类型", {"new": "新增", "changed": "更新", "withdrawn": "下架"})
 SEARCH_MODES = Codes("mode", "检索方式", {"search": "搜索", "suggest": "推荐"})
 ALERT_POLARITIES = Codes("polarity", "警报词类别", {"trigger": "触发", "exclude": "排除", "cue": "线索",
                                                     "example": "例句", "counter": "反例"})
@@ -198,5 +196,5 @@ EDITOR_ROLES = frozenset({"editor", "reviewer", "admin"})
 
 ALL: tuple[Codes, ...] = (REQUEST_TYPES, URGENCIES, HANDLINGS, WORKORDER_STATUSES, REPLY_RESULTS, SATISFACTIONS,
                           CONTACT_RESULTS, RETURN_REASONS, ENTRY_STATUSES, VERSION_ACTIONS, STATUS_ACTIONS,
-                          FEEDBACK_KINDS, GAP_KINDS, UPDATE_KINDS, SEARCH_MODES, ALERT_POLARITIES, DEPARTMENT_LEVELS,
+                          FEEDBACK_KINDS, GAP_KINDS, SEARCH_MODES, ALERT_POLARITIES, DEPARTMENT_LEVELS,
                           SCRIPT_KINDS, DEADLINE_UNITS, ROLES)

@@ -29,8 +29,8 @@ from kb.errors import KbError
 from kb.paths import AppPaths
 from kb.service import KnowledgeBase
 from kb.settings import Settings
+from kb.vocab import ROLES
 
-ROLES = {"agent": "坐席", "editor": "知识编辑", "reviewer": "审核人", "admin": "管理员"}
 FONT_MIN, FONT_MAX = 9, 22
 
 

@@ -28,11 +28,12 @@ from kb.convert import parse_date, split_list
 from kb.dto import DepartmentView, EntryDraft, EntryView
 from kb.editorial import STATUS_LABELS, allowed_transitions, draft_of
 from kb.errors import ValidationError
+from kb.vocab import STATUS_ACTIONS
 
 PREVIEW_DEBOUNCE_MS = 120
-# Workflow buttons: target status → label.
-TRANSITION_LABELS: dict[str, str] = {"review": "提交审核(&R)", "published": "审核通过并发布(&P)",
-                                     "draft": "退回草稿(&D)", "archived": "归档下架(&G)"}  # Alt+letter
+# Workflow buttons: target status → label with its Alt+letter.
+TRANSITION_LABELS: dict[str, str] = {status: f"{label}(&{STATUS_ACTIONS.keys[status]})"
+                                     for status, label in STATUS_ACTIONS.items()}
 
 
 class EntryForm(QWidget):

@@ -22,9 +22,10 @@ from desktop.style import rich_text_css
 from desktop.widgets.common import mark_words_html, section_label, validity
 from desktop.widgets.layout import FlowLayout
 from kb.dto import DepartmentView, EntryView
+from kb.vocab import FEEDBACK_KINDS as FEEDBACK
 
-FEEDBACK_KINDS = {"useful": "有用", "outdated": "过时", "wrong": "有误"}
-FEEDBACK_KEYS = {"useful": "Y", "outdated": "O", "wrong": "W"}  # Alt+key
+FEEDBACK_KINDS = FEEDBACK.labels
+FEEDBACK_KEYS = FEEDBACK.keys  # Alt+key
 SCRIPT_MIN_LINES = 3  # at any font size the script shows this many lines; the column scrolls instead
 
 

@@ -21,8 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.drafts import CallDraft
-from desktop.widgets.common import HANDLINGS, REQUEST_TYPES, section_label
+from desktop.drafts import Call
+from desktop.widgets.common import section_label
+from kb import vocab
 from kb.dto import DepartmentView
 
 DEFAULT_DUE_HOURS = 24
@@ -45,7 +46,7 @@ class CallForm(QWidget):
 
         self.request_type = QComboBox()
         self.request_type.setAccessibleName("诉求类型")
-        for code, label in REQUEST_TYPES.items():
+        for code, label in vocab.REQUEST_TYPES.items():
             self.request_type.addItem(label, code)
 
         self.text = QPlainTextEdit()
@@ -61,7 +62,7 @@ class CallForm(QWidget):
 
         self.handling = QComboBox()
         self.handling.setAccessibleName("办理方式")
-        for code, label in HANDLINGS.items():
+        for code, label in vocab.HANDLINGS.items():
             self.handling.addItem(label, code)
 
         self.department = QComboBox()
@@ -270,22 +271,21 @@ class CallForm(QWidget):
     def entry(self) -> tuple[str, str]:
         return self._entry
 
-    def read(self, draft: CallDraft) -> CallDraft:
+    def read(self, draft: Call) -> Call:
         """``draft`` with the form's current values."""
-        due = self.due_at
         return draft.with_(request_type=self.request_type_code, text=self.text.toPlainText(),
                            address=self.address.text(), handling=self.handling_code,
-                           department=self.department_code, due_at=due.isoformat() if due else "",
+                           department=self.department_code, due_at=self.due_at,
                            entry=self._entry[0], entry_title=self._entry[1])
 
-    def load(self, draft: CallDraft) -> None:
+    def load(self, draft: Call) -> None:
         self._due_manual = False
         self.set_request_type(draft.request_type)
         self.text.setPlainText(draft.text)
         self.address.setText(draft.address)
         self.set_handling(draft.handling)
         self.select_department(draft.department)
-        self.set_due_at(datetime.fromisoformat(draft.due_at) if draft.due_at else None)
+        self.set_due_at(draft.due_at)
         self.set_entry(draft.entry, draft.entry_title)
         self.clear_errors()
 

@@ -1,4 +1,7 @@
-"""Small helpers shared by the widgets: labels of domain codes, highlight rendering, accessible row text."""
+"""Small helpers shared by the widgets: highlight rendering, validity badges, accessible row text.
+
+The labels of domain codes come from :mod:`kb.vocab`.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +14,6 @@ from PySide6.QtWidgets import QLabel, QWidget
 
 from indexer.hits import HIGHLIGHT_CLOSE, HIGHLIGHT_OPEN
 
-REQUEST_TYPES: dict[str, str] = {"consult": "咨询", "help": "求助", "complaint": "投诉", "report": "举报",
-                                 "suggestion": "建议", "praise": "表扬"}
-HANDLINGS: dict[str, str] = {"answered": "直接答复", "dispatched": "派单", "transferred": "转接"}
-WORKORDER_STATUS: dict[str, str] = {"open": "处理中", "dispatched": "已派单", "returned": "已退回",
-                                    "closed": "已办结"}
 EXPIRING_DAYS = 30
 
 _MARK_RE = re.compile(re.escape(HIGHLIGHT_OPEN) + "(.*?)" + re.escape(HIGHLIGHT_CLOSE), re.S)

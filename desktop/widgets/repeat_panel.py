@@ -8,15 +8,15 @@ from collections.abc import Sequence
 from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
-from desktop.widgets.common import HANDLINGS, REQUEST_TYPES, WORKORDER_STATUS
 from desktop.widgets.search_panel import RichList, html_item
+from kb import vocab
 from kb.dto import WorkOrderView
 
 
 def order_html(w: WorkOrderView) -> str:
-    kind = REQUEST_TYPES.get(w.request_type, w.request_type)
-    state = WORKORDER_STATUS.get(w.status, w.status)
-    handling = HANDLINGS.get(w.handling, w.handling)
+    kind = vocab.REQUEST_TYPES.label(w.request_type)
+    state = vocab.WORKORDER_STATUSES.label(w.status)
+    handling = vocab.HANDLINGS.label(w.handling)
     dept = f" → {html.escape(w.department_name)}" if w.department_name else ""
     text = html.escape(w.text[:60] + ("…" if len(w.text) > 60 else ""))
     return (f"<b>{w.received_at:%m-%d %H:%M}</b>　{kind} · {handling}{dept} · "

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
-from desktop.drafts import CallDraft
+from desktop.drafts import Call
 
 
 class RestoreBar(QFrame):
@@ -31,16 +29,13 @@ class RestoreBar(QFrame):
         layout.addWidget(self.discard_button)
         self.restore_button.clicked.connect(self.restore)
         self.discard_button.clicked.connect(self.discard)
-        self.draft: CallDraft | None = None
+        self.draft: Call | None = None
         self.hide()
 
-    def offer(self, draft: CallDraft, *, problem: str = "") -> None:
+    def offer(self, draft: Call, *, problem: str = "") -> None:
         """Offer ``draft``; ``problem``: why the database refused it (the bar then says so)."""
         self.draft = draft
-        try:
-            when = datetime.fromisoformat(draft.received_at).strftime("%m-%d %H:%M")
-        except ValueError:
-            when = draft.received_at
+        when = f"{draft.received_at:%m-%d %H:%M}"
         who = draft.phone or draft.caller_name or "未填号码"
         text = draft.text.strip().replace("\n", " ")
         preview = text[:30] + ("…" if len(text) > 30 else "")
@@ -50,7 +45,7 @@ class RestoreBar(QFrame):
             self.message.setText(f"上次有一通未保存的来电（{when}，{who}）：{preview}")
         self.show()
 
-    def take(self) -> CallDraft | None:
+    def take(self) -> Call | None:
         draft, self.draft = self.draft, None
         self.hide()
         return draft

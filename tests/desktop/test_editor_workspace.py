@@ -217,7 +217,7 @@ def test_import_wizard_fixes_bad_rows_in_place(qtbot: QtBot, wizard: ImportWizar
     ws.append(["编号", "名称", "层级", "属地", "电话"])
     ws.append(["D-T1", "测试区城管执法队", "district", "朝阳区", "010-12345678"])
     ws.append(["D-T2", "", "street", "朝阳区", ""])  # no name
-    ws.append(["D-T3", "测试街道办事处", "街道", "朝阳区", ""])  # bad level
+    ws.append(["D-T3", "测试街道办事处", "街镇", "朝阳区", ""])  # bad level: neither a code nor a label
     path = tmp_path / "depts.xlsx"
     wb.save(path)
     before = env.kb.stats().departments
@@ -231,7 +231,7 @@ def test_import_wizard_fixes_bad_rows_in_place(qtbot: QtBot, wizard: ImportWizar
     assert list(rows)[:2] == ["3", "4"]  # bad rows first
     wizard.preview.item(rows["3"], header.index("name")).setText("测试社区服务站")
     assert "重新检查" in wizard.summary.text()
-    wizard.preview.item(rows["4"], header.index("level")).setText("street")
+    wizard.preview.item(rows["4"], header.index("level")).setText("街道")  # a label reads as its code
     wizard.run_check()
     wait_idle(qtbot, wizard.tasks)
     assert wizard.confirm.isEnabled(), wizard.summary.text()

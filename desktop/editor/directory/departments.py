@@ -29,8 +29,9 @@ from desktop.editor.directory.widgets import (
 from desktop.widgets.common import section_label
 from kb.dto import DepartmentView
 from kb.service import STALE_DAYS
+from kb.vocab import DEPARTMENT_LEVELS
 
-LEVEL_LABELS: dict[str, str] = {"city": "市级", "district": "区级", "street": "街道/乡镇", "enterprise": "企业"}
+LEVEL_LABELS = DEPARTMENT_LEVELS.labels
 
 
 def stale_since(today: date) -> date:

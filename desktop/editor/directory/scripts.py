@@ -25,11 +25,9 @@ from desktop.editor.directory.common import DirectoryContext, FormTab
 from desktop.editor.directory.widgets import hint, item, refill
 from desktop.widgets.common import section_label
 from kb.dto import ScriptView
+from kb.vocab import SCRIPT_KINDS
 
-SCRIPT_KIND_LABELS: dict[str, str] = {
-    "greeting": "开头语", "closing": "结束语", "dispatch": "派单告知", "followup": "回访", "refusal": "不予受理",
-    "soothing": "安抚", "transfer": "转接", "waiting": "请稍候",
-}
+SCRIPT_KIND_LABELS = SCRIPT_KINDS.labels
 # Variables a script may use; the agent workspace fills them from the call (desktop.main_window.fill_script).
 SCRIPT_VARIABLES: dict[str, str] = {"caller_name": "来电人称呼", "department": "承办单位", "phone": "电话",
                                     "seat": "工号", "due_at": "办理时限"}
