@@ -132,6 +132,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from kb import vocab
 from kb.alert_examples import Evidence, Example, ExampleModel, Memo, example_model
 from kb.errors import StorageError, ValidationError
 
@@ -140,7 +141,7 @@ EXCLUDE: Final = "exclude"
 CUE: Final = "cue"
 EXAMPLE: Final = "example"
 COUNTER: Final = "counter"
-POLARITIES: Final = (TRIGGER, EXCLUDE, CUE, EXAMPLE, COUNTER)
+POLARITIES: Final = vocab.ALERT_POLARITIES.codes  # (TRIGGER, EXCLUDE, CUE, EXAMPLE, COUNTER)
 SENTENCE_POLARITIES: Final = (EXAMPLE, COUNTER)
 """Lines whose ``pattern`` is a whole example sentence, not a pattern."""
 MAX_EXAMPLE_CHARS: Final = 300

@@ -173,3 +173,11 @@ def test_deadline_rules_take_codes_or_labels() -> None:
     problems = {e.field: e.reason for e in bad.value.errors}
     assert set(problems) == {"request_type", "unit"}
     assert "投诉(complaint)" in problems["request_type"] and "工作日(working_days)" in problems["unit"]
+
+
+def test_the_named_alert_polarities_are_the_vocabulary_in_order() -> None:
+    from kb import alerts
+
+    assert alerts.POLARITIES == vocab.ALERT_POLARITIES.codes == (
+        alerts.TRIGGER, alerts.EXCLUDE, alerts.CUE, alerts.EXAMPLE, alerts.COUNTER)
+    assert set(alerts.SENTENCE_POLARITIES) <= set(vocab.ALERT_POLARITIES)
