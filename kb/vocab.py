@@ -185,7 +185,7 @@ SCRIPT_KINDS = Codes("kind", "话术类型", {
 
 # --------------------------------------------------------------------------- deadlines (办理时限)
 DEADLINE_UNITS = Codes("unit", "时限单位", {"hours": "小时", "calendar_days": "自然日", "working_days": "工作日",
-                                            "none": "不设时限"}, aliases={"天": "calendar_days"})
+                                            "none": "不设时限"}, aliases={"自然天": "calendar_days"})
 
 # --------------------------------------------------------------------------- people
 ROLES = Codes("role", "角色", {"agent": "坐席", "editor": "知识编辑", "reviewer": "审核人", "supervisor": "值班长",
