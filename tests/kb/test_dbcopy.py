@@ -197,5 +197,5 @@ def unused_port() -> Iterator[int]:
 
 
 def test_an_unreachable_target_is_an_environment_error(source: Path, unused_port: int) -> None:
-    with pytest.raises(StorageError, match="数据库错误"):
+    with pytest.raises(StorageError, match="无法连接目标数据库"):
         copy_database(db.sqlite_url(source), f"postgresql+psycopg://huiyin@127.0.0.1:{unused_port}/huiyin")
