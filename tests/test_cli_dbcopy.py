@@ -148,6 +148,12 @@ def test_a_seat_moves_to_postgresql(seat: Path, database: str, tmp_path: Path,
     assert "目标数据库不是空的（表 alert_kind 已有数据）" in err and "未做任何更改" in err
     assert digests(database) == source
 
+    # and the center's database backs up into a SQLite file (read inside one REPEATABLE READ snapshot)
+    backup = db.sqlite_url(tmp_path / "center-backup.sqlite3")
+    code, out, err = run(capsys, "--basedir", str(center), "--db", database, "db", "copy", "--to", backup, "--json")
+    assert code == EXIT_OK and json.loads(out)["committed"], err
+    assert digests(backup) == source
+
     # the sequences continue after the copied ids: new entries (with versions, log rows) are stored
     new = tmp_path / "new.jsonl"
     new.write_text(json.dumps({"external_id": "E-NEW-1", "title": "中心新增口径", "answer": "按中心规定答复。",
