@@ -462,6 +462,8 @@ def cmd_suggest(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _print_suggestion(out: dict[str, Any]) -> None:
+    from kb.phones import phone_lines  # phonenumbers loads only when a suggestion is printed
+
     for a in out.get("alerts", []):
         _print(f"‼ 警报 {a['kind']}：转 {a['transfer_to']} —— 匹配「{a['matched']}」")
         _print(f"   {a['script']}")
@@ -471,7 +473,7 @@ def _print_suggestion(out: dict[str, Any]) -> None:
     if out.get("departments"):
         _print("建议承办单位 (departments)：")
         for i, d in enumerate(out["departments"], 1):
-            phones = " / ".join(d.get("phones", {}).values())
+            phones = " / ".join(number for _, number in phone_lines(d.get("phones", {})))
             _print(f"  {i}. {d['name']}  {phones}  — {'；'.join(d.get('reasons', []))}")
     if out.get("categories"):
         _print("可能的分类 (categories)：" + "，".join(c["name"] for c in out["categories"]))

@@ -23,22 +23,29 @@ asking the agent to put the extension in the notes.
 :func:`display_phone` formats a (normalised or raw) number the way Chinese agents
 read numbers aloud: mobiles 3-4-4 ("138 1234 5678"), landlines with the trunk
 prefix and a dash ("010-6512 3456").
+
+:func:`phone_lines` is the one way a department's phones are shown: each number once, with
+the roles that share it ("电话/转接 96069", not "96069 / 96069").
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 
 import phonenumbers
 from phonenumbers import PhoneNumberFormat, PhoneNumberType, shortnumberinfo
 
 from kb.errors import ValidationError
 
-__all__ = ["DEFAULT_AREA_CODE", "display_phone", "normalize_phone"]
+__all__ = ["DEFAULT_AREA_CODE", "PHONE_ROLES", "display_phone", "normalize_phone", "phone_lines"]
 
 DEFAULT_AREA_CODE = "10"
 """Beijing. A bare local number is taken to be a landline of this area."""
+
+PHONE_ROLES = {"hotline": "电话", "duty": "值班", "transfer": "转接"}
+"""How the roles of a department's phones (:attr:`kb.dto.DepartmentView.phones`) are labelled."""
 
 _SEPARATORS = re.compile(r"[\s\-–—_.·/()（）\[\]【】]+")
 _EXTENSION = re.compile(r"(转|分机|ext\.?|x)\s*\d+\s*$", re.IGNORECASE)
@@ -129,3 +136,21 @@ def _parse(text: str, region: str) -> phonenumbers.PhoneNumber | None:
         return phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return None
+
+
+def phone_lines(phones: Mapping[str, str]) -> list[tuple[str, str]]:
+    """A department's phones by role as ``(label, number)`` to show, each number once with the
+    labels of the roles that share it: ``{"hotline": "96069", "transfer": "96069"}`` →
+    ``[("电话/转接", "96069")]``.
+
+    Numbers that differ only in spacing or dashes (010-6512 0000, 01065120000) are one number,
+    shown as first written; empty ones are left out; the order is that of the roles.
+    """
+    lines: dict[str, tuple[list[str], str]] = {}
+    for role, number in phones.items():
+        shown = number.strip()
+        if not shown:
+            continue
+        key = _SEPARATORS.sub("", unicodedata.normalize("NFKC", shown))
+        lines.setdefault(key, ([], shown))[0].append(PHONE_ROLES.get(role, role))
+    return [("/".join(labels), shown) for labels, shown in lines.values()]

@@ -22,6 +22,7 @@ from desktop.style import rich_text_css
 from desktop.widgets.common import mark_words_html, section_label, validity
 from desktop.widgets.layout import FlowLayout
 from kb.dto import DepartmentView, EntryView
+from kb.phones import phone_lines
 from kb.vocab import FEEDBACK_KINDS as FEEDBACK
 
 FEEDBACK_KINDS = FEEDBACK.labels
@@ -144,9 +145,7 @@ class AnswerView(QFrame):
         self._set_script_html(f"<div style='line-height:150%'>{mark_words_html(entry.answer, matched)}</div>")
         self.basis.setText(f"<b>政策依据：</b>{html.escape(entry.basis) or '（未填写）'}")
         if department is not None:
-            phones = "　".join(f"{label} {html.escape(num)}" for label, num in (
-                ("电话", department.phone), ("值班", department.duty_phone), ("转接", department.transfer_phone))
-                if num)
+            phones = "　".join(f"{label} {html.escape(num)}" for label, num in phone_lines(department.phones))
             self.owner.setText(f"<b>承办单位：</b>{html.escape(department.name)}　{phones}")
         else:
             self.owner.setText(f"<b>承办单位：</b>{html.escape(entry.department_name) or '（未指定）'}")

@@ -10,18 +10,18 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from desktop.widgets.common import section_label
 from desktop.widgets.search_panel import AnswerList, RichList, html_item
+from kb.phones import phone_lines
 
 if TYPE_CHECKING:  # the engine (whoosh, numpy) loads in the background, not at window start
     from indexer.engine import Suggestion
     from indexer.routing import DepartmentSuggestion
 
 DEPT_ROLE = Qt.ItemDataRole.UserRole + 3
-PHONE_LABELS = {"hotline": "电话", "duty": "值班", "transfer": "转接"}
 MAX_PICKS = 9
 
 
 def department_html(n: int, d: DepartmentSuggestion) -> str:
-    phones = "　".join(f"{PHONE_LABELS.get(k, k)} {html.escape(v)}" for k, v in d.phones.items())
+    phones = "　".join(f"{label} {html.escape(number)}" for label, number in phone_lines(d.phones))
     reasons = "；".join(html.escape(r) for r in d.reasons)
     head = f'<span class="key">Alt+{n}</span>&nbsp;<b>{html.escape(d.name)}</b>'
     parts = [head]
