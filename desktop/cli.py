@@ -465,7 +465,8 @@ def _print_suggestion(out: dict[str, Any]) -> None:
     from kb.phones import phone_lines  # phonenumbers loads only when a suggestion is printed
 
     for a in out.get("alerts", []):
-        _print(f"‼ 警报 {a['kind']}：转 {a['transfer_to']} —— 匹配「{a['matched']}」")
+        action = f"转 {a['transfer_to']}" if a.get("emergency", True) else a["transfer_to"]  # a risk: no transfer
+        _print(f"‼ 警报 {a['kind']}：{action} —— 匹配「{a['matched']}」")
         _print(f"   {a['script']}")
     _print("推荐口径 (answers)：" if out.get("answers") else "推荐口径 (answers)：无")
     for i, h in enumerate(out.get("answers", []), 1):

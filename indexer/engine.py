@@ -32,8 +32,6 @@ from kb.service import KnowledgeBase
 log = logging.getLogger(__name__)
 
 DEADLINE_SETTING = "deadline_rules"
-# Alert kinds that mean a live danger to life or property (the 1-hour deadline).
-DANGER_KINDS = frozenset({"police", "fire", "medical", "traffic", "self_harm"})
 # Search hits fetched per suggestion: the first ``limit`` are the answers, all vote for their department.
 ROUTING_HITS = 10
 
@@ -61,7 +59,8 @@ class Suggestion:
                              "reasons": list(d.reasons), "phones": d.phones} for d in self.departments],
             "categories": [{"name": c.name, "score": c.score} for c in self.categories],
             "alerts": [{"kind": a.kind, "label": a.label, "transfer_to": a.transfer_to, "script": a.script,
-                        "matched": a.matched} for a in self.alerts],
+                        "matched": a.matched, "severity": a.severity, "emergency": a.emergency}
+                       for a in self.alerts],
             "repeat": [{"id": w.id, "received_at": w.received_at.isoformat(sep=" "), "status": w.status,
                         "text": w.text[:120], "department": w.department_name, "handling": w.handling}
                        for w in self.repeat],
@@ -268,7 +267,8 @@ class Engine:
                                          and (not place.street or c.street == place.street))[:3]
         routing = lex.router.route(text, place, hits, now=now, similar=nearest)
         repeat = tuple(self.kb.work_orders_by_phone(phone)) if phone.strip() else ()
-        urgency = ("danger" if any(a.kind in DANGER_KINDS for a in alerts)
+        # A live danger (the alert kind's severity) has the 1-hour deadline; a risk (群体风险, 消防隐患) 2 hours.
+        urgency = ("danger" if any(a.emergency for a in alerts)
                    else "urgent" if alerts else "normal")
         due_at = compute_due_at((now or datetime.now()).replace(microsecond=0), request_type or "help", urgency,
                                 lex.deadlines) if text.strip() else None

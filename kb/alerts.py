@@ -2,7 +2,12 @@
 
 While the agent types the caller's words, :meth:`AlertLexicon.detect` looks for
 phrases that mean the call is really an emergency (转 110/119/120/122), a suicide
-risk (crisis line) or a collective/media risk (team lead).  It is pure Python,
+risk (crisis line), a collective/media risk (team lead) or a fire hazard (消防隐患:
+e-bikes charging in the stairwell, a blocked fire exit — a work order for the fire
+brigade's daily line 96119, not a 119 transfer).  A kind's severity says which is
+which: :data:`EMERGENCY_SEVERITY` and above is a live danger (the red banner, a
+transfer, the 1-hour deadline), below it a risk (the amber banner, a dispatch).
+It is pure Python,
 compiled once, and runs in well under a millisecond for a typical text: each
 line's prefilter (characters a matching text must contain) is indexed by one
 key character, so a text only tries the lines it could match.
@@ -99,6 +104,9 @@ at ，,、：: … and spaces.
    fires).  A conditional *threat* still fires: if a threat marker (我就, 我今天就,
    我们就, 就去, 就要, 我会, 大不了 …) follows the cue, as in
    "要是再不管，我就从楼上跳下去" or "如果你们不管，我今天就从这楼上跳下去".
+   This rule is about live danger: it does not apply to a kind below
+   :data:`EMERGENCY_SEVERITY`, whose very matter is a risk ("楼道里堆满了杂物，
+   万一着火人跑不出去" is a 消防隐患), and neither does 隐患 as a procedure cue (4).
 
 Anything not clearly negated, past, resolved, procedural or hypothetical fires:
 when in doubt about a live danger, fire.  Doubt words (好像, 是不是, 可能, 怀疑)
@@ -147,6 +155,10 @@ SENTENCE_POLARITIES: Final = (EXAMPLE, COUNTER)
 MAX_EXAMPLE_CHARS: Final = 300
 ANY_KIND: Final = "*"
 """Kind of an exclude line that applies to every kind."""
+EMERGENCY_SEVERITY: Final = 80
+"""A kind of this severity or more is a live danger to life or property: the red banner, a transfer
+(110/119/120/122, the crisis line) and the 1-hour deadline.  Below it (群体风险, 消防隐患) the amber
+banner and an ordinary dispatch."""
 
 GAP_CHARS: Final = 10
 """How many characters ``…`` may skip (within one sentence)."""
@@ -233,6 +245,7 @@ _PROCEDURE: Final = re.compile(
     "|(?:抖音|微博|快手|朋友圈|小红书|头条|群)(?:上|里)(?:看到|刷到)"
 )
 _URGENT: Final = re.compile("救命|快来|赶紧|正在|马上|快点")
+_RISK_WORD: Final = "隐患"  # a procedure cue (4) for a live danger, the very matter of a risk kind
 _HYPOTHETICAL: Final = re.compile(
     "如果|万一|假如|假设|倘若|一旦|(?<![主只需还就不想总也都])要是|可能会|容易|以免|以防|防止|避免|免得"
     # a worry about what could happen (担心是… is doubt about now, and fires)
@@ -284,6 +297,11 @@ class Alert:
     script: str
     matched: str
     severity: int
+
+    @property
+    def emergency(self) -> bool:
+        """A live danger (:data:`EMERGENCY_SEVERITY`): transfer now, not a work order."""
+        return self.severity >= EMERGENCY_SEVERITY
 
 
 # --- Pattern compilation -------------------------------------------------------------------------
@@ -445,8 +463,10 @@ class _Context:
     def clause(self, pos: int) -> tuple[int, int]:
         return self._span(self._clause_breaks, pos, len(self.text))
 
-    def suppressed(self, start: int, end: int) -> bool:
-        """True if the context says the match ``text[start:end]`` is not a live danger."""
+    def suppressed(self, start: int, end: int, *, risk: bool = False) -> bool:
+        """True if the context says the match ``text[start:end]`` is not a live danger (with ``risk``,
+        for a kind below :data:`EMERGENCY_SEVERITY`: not a present matter — the hypothetical rule
+        and the procedure cue 隐患 do not apply)."""
         text = self.text
         s_start, s_end = self.sentence(start)
         c_start, c_end = self.clause(start)
@@ -469,22 +489,27 @@ class _Context:
         if over is not None and _ONGOING.search(clause) is None:
             return True
 
-        if _PROCEDURE.search(clause) is not None and _URGENT.search(clause) is None:
+        if self._procedure(clause, risk) and _URGENT.search(clause) is None:
             return True
         # … or in the clause where a gap match ends ("几十个业主商量好了，明天一起去物业交钱")
         e_start, e_end = self.clause(end - 1)
         if e_start != c_start:
             last = text[e_start:e_end]
-            if _PROCEDURE.search(last) is not None and _URGENT.search(last) is None:
+            if self._procedure(last, risk) and _URGENT.search(last) is None:
                 return True
 
         # A near-miss or hypothetical cue may also sit inside a gap pattern's match
         # ("电动车停在楼道里，我担心会起火" matches 电动车…起火).
         if _NEAR_MISS.search(text, c_start, end) is not None:
             return True
-
+        if risk:
+            return False
         cue = _HYPOTHETICAL.search(text, s_start, end)
         return cue is not None and _THREAT.search(text, cue.end(), s_end) is None
+
+    @staticmethod
+    def _procedure(clause: str, risk: bool) -> bool:
+        return any(not risk or m.group() != _RISK_WORD for m in _PROCEDURE.finditer(clause))
 
     def _negated(self, clause_start: int, start: int, clause_end: int) -> bool:
         prefix = list(self.text[clause_start:start])
@@ -826,7 +851,7 @@ class AlertLexicon:
                 continue
             if any(xs < end and start < xe for xs, xe in self._excluded(scan, kind)):
                 continue
-            if scan.context.suppressed(start, end):
+            if scan.context.suppressed(start, end, risk=self._by_name[kind].severity < EMERGENCY_SEVERITY):
                 continue
             yield start, end
 

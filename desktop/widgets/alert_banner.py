@@ -12,7 +12,8 @@ from kb.alerts import Alert
 
 
 class AlertBanner(QFrame):
-    """Hidden when there is no alert; red for danger to life, amber for other risks."""
+    """Hidden when there is no alert; red for danger to life (transfer now), amber for other risks
+    (群体风险: the team lead; 消防隐患: a work order, no transfer)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -46,15 +47,16 @@ class AlertBanner(QFrame):
             self.hide()
             return
         top = alerts[0]
-        level = "alertDanger" if top.severity >= 80 else "alertRisk"
+        level = "alertDanger" if top.emergency else "alertRisk"
         if self.property("level") != level:
             self.setProperty("level", level)
             self.style().unpolish(self)
             self.style().polish(self)
-        self.headline.setText(f"⚠ {html.escape(top.label)}：请立即转 {html.escape(top.transfer_to)}")
+        action = f"请立即转 {top.transfer_to}" if top.emergency else top.transfer_to
+        self.headline.setText(f"⚠ {html.escape(top.label)}：{html.escape(action)}")
         self.script.setText(f"话术：{html.escape(top.script)}")
         self.others.setText("　".join(f"另：{html.escape(a.label)} → {html.escape(a.transfer_to)}"
                                      for a in alerts[1:]))
         self.others.setVisible(len(alerts) > 1)
-        self.setAccessibleDescription(f"{top.label}，转 {top.transfer_to}。匹配「{top.matched}」")
+        self.setAccessibleDescription(f"{top.label}，{action}。匹配「{top.matched}」")
         self.show()

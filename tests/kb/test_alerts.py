@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from kb.alerts import Alert, AlertKind, AlertLexicon, AlertTerm, compile_pattern
+from kb.alerts import EMERGENCY_SEVERITY, Alert, AlertKind, AlertLexicon, AlertTerm, compile_pattern
 from kb.errors import StorageError, ValidationError
 from tests import alert_phrases
 
@@ -155,7 +155,6 @@ def test_live_danger_in_questions_doubt_and_threats_fires(lexicon: AlertLexicon,
         # figures of speech and 12345 matters sharing words
         "这事把我气得要死",
         "火车站附近的出租车乱收费",
-        "小区消防通道被私家车占了",
         "我都急死了，户口什么时候办下来",
         "这价格要命",
         "业主群都炸了锅",
@@ -174,7 +173,6 @@ def test_live_danger_in_questions_doubt_and_threats_fires(lexicon: AlertLexicon,
         "我家的车在停车场被人砸了玻璃，监控坏了，物业不管，上周的事",
         "我在网上看到有人说某高速出了车祸，是真的吗",
         "请问燃气泄漏报警器去哪里买",
-        "邻居家的电动车停在楼道里，我担心会起火",
         "我想问一下燃气表的电池没电了怎么换",
         "热水器漏水了，找谁修",
         # round 8: the same words as the new families, in 12345 matters
@@ -498,13 +496,68 @@ def test_from_jsonl_reports_bad_lines_and_missing_files(tmp_path: Path) -> None:
         AlertLexicon.from_jsonl(tmp_path / "missing.jsonl", kinds)
 
 
-def test_default_lexicon_covers_the_six_kinds(lexicon: AlertLexicon) -> None:
+def test_default_lexicon_covers_the_seven_kinds(lexicon: AlertLexicon) -> None:
     names = {k.kind for k in lexicon.kinds}
-    assert names == {"police", "fire", "medical", "traffic", "self_harm", "escalate"}
+    assert names == {"police", "fire", "medical", "traffic", "self_harm", "escalate", "hazard"}
     triggered = {t.kind for t in lexicon.terms if t.polarity == "trigger"}
     assert triggered == names
     cued = {t.kind for t in lexicon.terms if t.polarity == "cue"}
     assert cued <= names and len(cued) >= 4
+    # the emergencies (transfer now) and the risks (a work order, the team lead)
+    emergencies = {k.kind for k in lexicon.kinds if k.severity >= EMERGENCY_SEVERITY}
+    assert emergencies == {"police", "fire", "medical", "traffic", "self_harm"}
+
+
+# --- fire hazards (消防隐患): a work order for the fire brigade's daily line, not a 119 transfer ----
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "楼道里有人给电动车充电",  # issue #16: raised the red fire banner with "我现在为您转接119"
+        "楼道里电动车充电有人管吗",
+        "小区消防通道被私家车占了",
+        "邻居家的电动车停在楼道里，我担心会起火",
+        "楼道里堆满了杂物，消防通道被堵死了",
+        "燃气管道老化了，我担心会漏气",
+    ],
+)
+def test_a_fire_hazard_is_a_hazard_not_a_119_transfer(lexicon: AlertLexicon, text: str) -> None:
+    alerts = lexicon.detect(text)
+    assert kinds_of(alerts) == ["hazard"], text
+    hazard = alerts[0]
+    assert not hazard.emergency
+    assert "96119" in hazard.transfer_to and "工单" in hazard.script
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["楼道里的电动车充电时冒烟了", "电动车在楼道里着火了", "闻到楼道里有煤气味", "我家燃气灶旁边一股煤气味，好像漏了"],
+)
+def test_real_fires_and_gas_leaks_in_the_same_places_still_raise_119(lexicon: AlertLexicon, text: str) -> None:
+    alerts = lexicon.detect(text)
+    assert alerts and alerts[0].kind == "fire" and alerts[0].emergency, text
+    assert "119" in alerts[0].transfer_to
+
+
+def test_emergency_follows_the_kinds_severity() -> None:
+    kinds = [AlertKind("fire", "火警", "119", "转119", EMERGENCY_SEVERITY),
+             AlertKind("hazard", "隐患", "派单", "登记工单", EMERGENCY_SEVERITY - 1)]
+    lex = AlertLexicon([AlertTerm("fire", "着火", "trigger"), AlertTerm("hazard", "堆满杂物", "trigger")], kinds)
+    alerts = lex.detect("楼道堆满杂物，已经着火了")
+    assert [(a.kind, a.emergency) for a in alerts] == [("fire", True), ("hazard", False)]
+
+
+def test_a_risk_kind_is_not_dropped_for_being_a_risk() -> None:
+    """The hypothetical rule and the procedure cue 隐患 mean "no live danger": they suppress an
+    emergency kind's trigger, not a risk kind's, whose very matter is the risk."""
+    lines = [AlertTerm("fire", "楼道…充电", "trigger"), AlertTerm("hazard", "楼道…充电", "trigger")]
+    for severity, expected in ((90, []), (40, ["hazard"])):
+        kinds = [AlertKind("fire", "火警", "119", "转119", 100), AlertKind("hazard", "隐患", "派单", "登记", severity)]
+        lex = AlertLexicon(lines, kinds)
+        assert kinds_of(lex.detect("万一着火怎么办，楼道里天天有人充电")) == expected
+        assert kinds_of(lex.detect("楼道里充电存在隐患")) == expected
+        assert lex.detect("没有人在楼道里充电") == []  # a negation still holds for both
 
 
 # --- labelled phrases (bench/data/alert_phrases.csv) ---------------------------------------------
@@ -538,10 +591,22 @@ def test_test_split_meets_recall_target(bench: ModuleType, lexicon: AlertLexicon
 
 
 def test_test_split_does_not_regress(bench: ModuleType, lexicon: AlertLexicon) -> None:
-    """Guard the level reached on the test split: recall 0.975, precision 0.953."""
+    """Guard the level reached on the test split: all kinds recall 0.963, precision 0.948; the six
+    kinds before the hazard kind recall 0.975, precision 0.950 (0.975 / 0.938 without it, same rows)."""
     overall = _split(bench, lexicon, "test")
     assert overall.recall >= 0.96
     assert overall.precision >= 0.94
+    phrases = [p for p in bench.read_phrases(bench.DEFAULT_CSV) if p.split == "test"]
+    report = bench.score(lexicon, phrases)
+    before = bench.Counts()
+    for kind, counts in report.per_kind.items():
+        if kind != "hazard":
+            before.tp, before.fp, before.fn = before.tp + counts.tp, before.fp + counts.fp, before.fn + counts.fn
+    assert before.recall >= 0.97
+    assert before.precision >= 0.945
+    hazard = report.per_kind["hazard"]  # blind batch 7: 0.913 / 0.750
+    assert hazard.precision >= 0.9
+    assert hazard.recall >= 0.7
 
 
 def test_no_tuned_phrase_is_in_the_test_split(bench: ModuleType) -> None:
