@@ -9,8 +9,9 @@ events Qt sends, and the Tab chain.
   Qt sends an alert event on the source widget and puts the message in a live
   region (a label: a label whose text changes sends a name-change event).
 * :func:`prepare` makes tables, lists and multi-line fields pass Tab on
-  (Ctrl+Tab switches the tab page) and names the parts Qt creates without a name:
-  the text field inside an editable combo box and the clear button of a search box.
+  (Ctrl+Tab switches the tab page), names the parts Qt creates without a name
+  (the text field inside an editable combo box, the clear button of a search box)
+  and puts the panes of splitters in the order they show.
 """
 
 from __future__ import annotations
@@ -28,11 +29,13 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QPlainTextEdit,
+    QSplitter,
     QTextEdit,
     QToolButton,
     QWidget,
 )
 
+from desktop.widgets.layout import read_in_order
 from kb.alerts import Alert
 
 log = logging.getLogger(__name__)
@@ -125,9 +128,11 @@ def name_inner_parts(root: QWidget) -> None:
 
 
 def prepare(root: QWidget) -> None:
-    """:func:`pass_tab_on` and :func:`name_inner_parts` for everything under ``root``."""
+    """:func:`pass_tab_on`, :func:`name_inner_parts` and splitters read in order, under ``root``."""
     pass_tab_on(root)
     name_inner_parts(root)
+    for splitter in root.findChildren(QSplitter):
+        read_in_order(splitter)
 
 
 def rows_text(*views: QListWidget) -> tuple[tuple[str, ...], ...]:

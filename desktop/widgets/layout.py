@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QLayoutItem,
     QScrollArea,
     QSizePolicy,
+    QSplitter,
     QStackedWidget,
     QStyle,
     QTabWidget,
@@ -79,6 +80,12 @@ class ScrollPane(QScrollArea):
         content = self.widget()
         if new is not None and content is not None and content.isAncestorOf(new) and self.isVisible():
             self.ensureWidgetVisible(new, 8, 8)
+
+
+def read_in_order(splitter: QSplitter) -> None:
+    """The screen reader meets the panes in the order they show (a splitter lists its last-added pane first)."""
+    for i in range(splitter.count()):
+        splitter.widget(i).raise_()  # raise_ moves it to the end of the children
 
 
 def size_by_current_page(pages: QStackedWidget | QTabWidget) -> Callable[[], None]:

@@ -10,6 +10,7 @@ from the generated style sheet.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import replace
@@ -31,6 +32,8 @@ from PySide6.QtWidgets import (
     QListWidget,
     QPlainTextEdit,
     QScrollBar,
+    QSplitterHandle,
+    QTabWidget,
     QTextEdit,
     QWidget,
 )
@@ -90,7 +93,10 @@ def settle(qtbot: object, w: MainWindow, tasks: TaskManager) -> None:
 def describe(w: QWidget | None) -> str:
     if w is None:
         return "None"
-    return f"{type(w).__name__}({w.objectName() or w.accessibleName() or getattr(w, 'text', lambda: '')()!r})"
+    label = w.objectName() or w.accessibleName() or getattr(w, "text", lambda: "")()
+    if not label and w.parentWidget() is not None:  # an unnamed box: say where it is
+        return f"{type(w).__name__} in {describe(w.parentWidget())}"
+    return f"{type(w).__name__}({label!r})"
 
 
 def plain(text: str) -> str:
@@ -151,6 +157,12 @@ def accessibility_problems(root: QWidget) -> list[str]:
                 problems.append(f"unnamed combo box {describe(obj)}")
         elif isinstance(obj, QWidget) and iface.role() in CONTROL_ROLES and not name:
             problems.append(f"unnamed {iface.role().name} {describe(obj)} in {describe(obj.parentWidget())}")
+        shown = [c.object() for c in (iface.child(i) for i in range(iface.childCount()))
+                 if c is not None and not c.state().invisible and isinstance(c.object(), QWidget)
+                 and not isinstance(c.object(), QSplitterHandle | QScrollBar)]
+        for x, y in itertools.pairwise(shown):
+            if _reading_cmp(x, y) > 0 and not isinstance(obj, QTabWidget):  # Qt's own tab bar and pages aside
+                problems.append(f"the screen reader meets {describe(y)} before {describe(x)}")  # type: ignore[arg-type]
         if isinstance(obj, QListWidget):
             for row in range(obj.count()):
                 rich = obj.item(row).data(HTML_ROLE)
@@ -482,7 +494,7 @@ def test_largest_font_fits_the_smallest_screen(qtbot: object, env: Env, tasks: T
         qtbot.waitUntil(lambda: w.suggestions.answers.count() > 0, timeout=5000)  # type: ignore[attr-defined]
         w.suggestions.open_answer(1)
         qtbot.waitUntil(lambda: w.answer_view.entry is not None, timeout=3000)  # type: ignore[attr-defined]
-        wait_idle(qtbot, tasks)
+        settle(qtbot, w, tasks)
         assert w.alert_banner.isVisible() and w.repeat_panel.isVisible()
         problems = screen_problems(w)
         assert not problems, "\n".join(problems)
