@@ -35,6 +35,14 @@ class NotFound(KbError):
     """A referenced object does not exist."""
 
 
+class PermissionDenied(KbError):
+    """The actor's role does not allow the action (see :mod:`kb.permissions`); the message starts 没有权限."""
+
+    def __init__(self, message: str, *, action: str) -> None:
+        super().__init__(message)
+        self.action = action
+
+
 class ConflictError(KbError):
     """Optimistic concurrency: someone else saved the object since it was loaded."""
 
