@@ -151,6 +151,8 @@ def accessibility_problems(root: QWidget) -> list[str]:
             shown = plain(obj.text())
             if squeeze(shown) and squeeze(name) != squeeze(shown):
                 problems.append(f"label shows {shown!r} but a screen reader hears {name!r}")
+            elif obj.accessibleName():  # empty now; once it shows a message the name would hide it
+                problems.append(f"label {describe(obj)} has a fixed name {obj.accessibleName()!r}")
         elif isinstance(obj, QComboBox):
             # On Linux a combo's name is its value; what it is comes from its accessible name or its label.
             if not obj.accessibleName() and not has_buddy(obj):

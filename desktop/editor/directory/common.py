@@ -102,9 +102,9 @@ class DirectoryTab(QWidget):
         self.ctx = ctx
         self.loaded = False
         self.status = hint("")
-        self.status.setAccessibleName("状态")
+        self.status.setAccessibleDescription("状态")  # labels read the message they show; this says what it is
         self.error = error_label()
-        self.error.setAccessibleName("错误")
+        self.error.setAccessibleDescription("错误")
 
     # ------------------------------------------------------------ plumbing
     def ensure_loaded(self) -> None:
