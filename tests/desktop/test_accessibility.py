@@ -434,7 +434,13 @@ def test_editor_workspace_has_no_trap_and_reads_in_order(qtbot: object, editor: 
     ws.entries.table.setFocus()
     QTest.keyClick(ws.entries.table, Qt.Key.Key_Tab, Qt.KeyboardModifier.ControlModifier)
     assert ws.left.currentWidget() is ws.gaps
+    for page in (ws.gaps, ws.importer):  # the other pages of the left side, with the version history
+        ws.left.setCurrentWidget(page)
+        ws.right_tabs.setCurrentWidget(ws.history)
+        wait_idle(qtbot, tasks)
+        check_state(w, ws.pages.tabBar())
     ws.left.setCurrentWidget(ws.entries)
+    ws.right_tabs.setCurrentWidget(ws.form)
     for page in range(ws.directory.tabs.count()):  # the directory: every tab, as it shows
         ws.pages.setCurrentIndex(1)
         ws.directory.tabs.setCurrentIndex(page)
