@@ -709,9 +709,17 @@ def _columns(rows: Rows) -> list[str]:
     return list(dict.fromkeys(k for _, r in rows for k in r))
 
 
+def _with_headers(fields: Iterable[str]) -> str:
+    """Field names with the Chinese headers that stand for them: ``note（备注）``."""
+    def named(f: str) -> str:
+        chinese = [h for h, v in HEADER_ALIASES.items() if v == f]
+        return f + (f"（{'/'.join(chinese)}）" if chinese else "")
+
+    return "、".join(named(f) for f in fields)
+
+
 def _field_list(kind: str) -> str:
-    chinese = {f: [h for h, v in HEADER_ALIASES.items() if v == f] for f in KIND_FIELDS[kind]}
-    return "、".join(f + (f"（{'/'.join(chinese[f])}）" if chinese[f] else "") for f in KIND_FIELDS[kind])
+    return _with_headers(KIND_FIELDS[kind])
 
 
 def _check_columns(kind: str, rows: Rows) -> list[str]:
@@ -726,7 +734,7 @@ def _check_columns(kind: str, rows: Rows) -> list[str]:
         raise ValidationError(f"header: 缺少必填列 {'、'.join(missing)}（文件中的列：{'、'.join(columns[:12])}）。"
                               f"{kind} 的字段：{_field_list(kind)}")
     unknown = [c for c in columns if c not in KIND_FIELDS[kind]]
-    return [f"忽略了无法识别的列：{'、'.join(unknown)}"] if unknown else []
+    return [f"忽略了无法识别的列：{_with_headers(unknown)}"] if unknown else []
 
 
 def guess_kind(rows: Rows) -> str:
