@@ -57,10 +57,12 @@ from indexer.engine import Engine  # noqa: E402
 from indexer.history import FILE_NAME, WorkOrderHistory  # noqa: E402
 from indexer.index import SearchIndex  # noqa: E402
 from kb import models as m  # noqa: E402  (bulk insert for the setup only)
+from kb.actor import Actor  # noqa: E402
 from kb.exchange import import_rows  # noqa: E402
 from kb.paths import AppPaths  # noqa: E402
 from kb.resources import resource_path  # noqa: E402
 from kb.service import KnowledgeBase  # noqa: E402
+from tests.helpers import editor  # noqa: E402
 
 DEFAULT_DATA_DIR = REPO.parent / "shared" / "data"
 NOW = datetime.now().replace(microsecond=0)
@@ -94,14 +96,14 @@ def setup_reference(kb: KnowledgeBase, data_dir: Path) -> None:
                           "phone": phone.group() if phone else ""})
     known = {d.get("external_id") or d["name"] for d in depts}
     depts = [d for d in depts if not d.get("parent") or d["parent"] in known]
-    import_rows(kb, "departments", [(i + 1, d) for i, d in enumerate(depts)], user="bench")
-    kb.set_places(places, user="bench")
+    import_rows(kb, "departments", [(i + 1, d) for i, d in enumerate(depts)], actor=Actor.system("bench"))
+    kb.lexicons.set_places(places, actor=editor("bench"))
     rules = jsonl(resource_path("sample/routing_rules.jsonl"))
     rules += [{"department": f"DIST-{i:02d}", "district": d, "priority": 40, "note": "职责不清，属地兜底"}
               for i, d in enumerate(districts)]
-    import_rows(kb, "rules", [(i + 1, r) for i, r in enumerate(rules)], user="bench")
+    import_rows(kb, "rules", [(i + 1, r) for i, r in enumerate(rules)], actor=Actor.system("bench"))
     terms, kinds = jsonl(resource_path("sample/alert_terms.jsonl")), jsonl(resource_path("sample/alert_kinds.jsonl"))
-    kb.set_alert_records(terms, kinds, user="bench")
+    kb.lexicons.set_alert_records(terms, kinds, actor=editor("bench"))
 
 
 def messages(data_dir: Path) -> list[tuple[str, str]]:
@@ -151,10 +153,8 @@ def synth_orders(base: Sequence[tuple[str, str]], n: int, dept_ids: Sequence[int
 def bulk_orders(kb: KnowledgeBase, rows: Iterator[dict[str, Any]], n: int) -> None:
     from sqlalchemy import insert, select
 
-    with kb.session() as s:
-        from kb.service import Caches
-
-        caches = Caches(s)
+    with kb.store.unit() as uow:
+        s = uow.s
         cat_ids: dict[str, int] = {}
         batch: list[dict[str, Any]] = []
         done = 0
@@ -162,7 +162,7 @@ def bulk_orders(kb: KnowledgeBase, rows: Iterator[dict[str, Any]], n: int) -> No
             name = r.pop("_category")
             cid = cat_ids.get(name)
             if cid is None:
-                cat = kb.ensure_category(s, name, caches)
+                cat = uow.category(name)
                 assert cat is not None
                 cid = cat_ids[name] = cat.id
             r["category_id"] = cid
@@ -200,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if fresh:
         t = time.perf_counter()
         setup_reference(kb, args.data_dir)
-        dept_ids = [d.id for d in kb.departments()]
+        dept_ids = [d.id for d in kb.directory.departments()]
         cats = sorted({r["一级分类"] for r in read_csv(args.data_dir / TAXONOMY)})
         places = jsonl(resource_path("sample/gazetteer.jsonl"))
         bulk_orders(kb, synth_orders(base, args.work_orders, dept_ids, cats, places), args.work_orders)
@@ -210,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         index = SearchIndex.open(paths.index_dir)  # not Engine.open: that would open the history now
         corpus = real_corpus(args.data_dir)
         rng = random.Random(3)
-        cats_by = [c for c in kb.categories() if "/" not in c] or [""]
+        cats_by = [c for c in kb.entries.categories() if "/" not in c] or [""]
         entries = (dataclasses.replace(e, department_id=rng.choice(dept_ids), category=rng.choice(cats_by))
                    for e in replicated_entries(corpus, args.entries))
         index.rebuild(entries, kb.revision())
@@ -256,7 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rng = random.Random(5)
     sample = rng.sample(base, min(args.queries, len(base)))
     places = [p for p in jsonl(resource_path("sample/gazetteer.jsonl")) if p.get("street")]
-    with kb.session() as s:
+    with kb.store.session() as s:
         from sqlalchemy import select
 
         phones = list(s.scalars(select(m.WorkOrder.phone).limit(2000)))

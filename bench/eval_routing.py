@@ -55,6 +55,7 @@ sys.path.insert(0, str(REPO))
 
 from indexer.engine import Engine  # noqa: E402
 from indexer.history import FILE_NAME, WorkOrderHistory  # noqa: E402
+from kb.actor import Actor  # noqa: E402
 from kb.exchange import import_rows  # noqa: E402
 from kb.paths import AppPaths  # noqa: E402
 from kb.service import KnowledgeBase  # noqa: E402
@@ -170,11 +171,11 @@ def _score_departments(rows: Sequence[dict[str, str]], train: Sequence[dict[str,
         by_dept[r["DEPT_NAME"].strip()].append(r)
     import_rows(kb, "departments", _rows([
         {"external_id": f"GD-{i + 1:03d}", "name": name, "level": "city", "phone": _dept_phone(items)}
-        for i, (name, items) in enumerate(sorted(by_dept.items()))]), user="eval")
+        for i, (name, items) in enumerate(sorted(by_dept.items()))]), actor=Actor.system("eval"))
     import_rows(kb, "entries", _rows([
         {"external_id": f"GD-{r['TASK_CODE']}-{i}", "title": r["matter_name"].strip(), "answer": _answer(r),
          "department": r["DEPT_NAME"].strip(), "category": r["theme_category"].split("；")[0].strip(),
-         "status": "published"} for i, r in enumerate(train)]), user="eval")
+         "status": "published"} for i, r in enumerate(train)]), actor=Actor.system("eval"))
     t0 = time.perf_counter()
     engine = Engine.open(paths, kb, executor=BACKGROUND)
     build_s = time.perf_counter() - t0
@@ -247,7 +248,8 @@ def eval_categories(data_dir: Path, seed: int, work: Path,
         kb = KnowledgeBase.open(f"sqlite:///{paths.db_file}")
         import_rows(kb, "workorders", _rows([
             {"external_id": f"TD-{wid}", "received_at": at.isoformat(sep=" "), "text": text, "category": label,
-             "handling": "answered", "request_type": "consult"} for wid, text, label, at in train]), user="eval")
+             "handling": "answered", "request_type": "consult"} for wid, text, label, at in train]),
+                    actor=Actor.system("eval"))
         history = WorkOrderHistory.open(paths.index_dir / FILE_NAME)
         history.catch_up(kb)  # before the first call
         engine = Engine.open(paths, kb, executor=BACKGROUND, history=history)

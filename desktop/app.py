@@ -118,7 +118,8 @@ def run_gui(paths: AppPaths, settings: Settings, db_url: str, self_test: bool = 
         return 3
     tasks = TaskManager()
     # The engine's long jobs (jieba, routing profiles, history catch-up) run on the task manager's background pool.
-    analysis.start_background_load(tasks.background, kb.dict_words(), paths.cache_dir)  # the window does not wait
+    # The window does not wait for it.
+    analysis.start_background_load(tasks.background, kb.lexicons.dict_words(), paths.cache_dir)
     window = MainWindow(Services(kb=kb, paths=paths, settings=settings, tasks=tasks))
     crash.save_draft = window.save_draft_now
     window.start_engine(lambda: Engine.open(paths, kb, executor=tasks.background, sync=False))

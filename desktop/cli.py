@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from kb import __version__
 from kb import settings as settings_mod
+from kb.actor import Actor
 from kb.deadlines import REQUEST_TYPES
 from kb.errors import ImportRejected, KbError, NotFound, StorageError, ValidationError
 from kb.exchange import KIND_FIELDS, LABELS, detect_format, export_file, import_file
@@ -52,6 +53,11 @@ class Context:
         if self._kb is None:
             self._kb = KnowledgeBase.open(self.db_url)
         return self._kb
+
+    @property
+    def actor(self) -> Actor:
+        """The command line acts as the local administrator, recorded under the settings' user name."""
+        return Actor.system(self.settings.user_name)
 
     def require_initialised(self) -> None:
         """Commands other than ``init`` (and the GUI) need a knowledge base: a missing one is not created."""
@@ -271,7 +277,7 @@ def cmd_init(ctx: Context, args: argparse.Namespace) -> int:
 def cmd_import(ctx: Context, args: argparse.Namespace) -> int:
     path = Path(args.path)
     try:
-        result = import_file(ctx.kb, path, kind=args.kind, user=ctx.settings.user_name, dry_run=args.dry_run,
+        result = import_file(ctx.kb, path, kind=args.kind, actor=ctx.actor, dry_run=args.dry_run,
                              replace=args.replace, sheet=args.sheet)
     except ImportRejected as exc:
         _print(f"导入失败 (import rejected)：{path.name} 有 {len(exc.errors)} 处错误，数据库未做任何更改。",
@@ -337,7 +343,7 @@ def cmd_check(ctx: Context, args: argparse.Namespace) -> int:
 
 def cmd_entry(ctx: Context, args: argparse.Namespace) -> int:
     if args.entry_cmd == "history":
-        versions = ctx.kb.entry_history(args.external_id)
+        versions = ctx.kb.entries.history(args.external_id)
         if args.json:
             _print(dumps([asdict(v) for v in versions]))
             return EXIT_OK
@@ -346,7 +352,7 @@ def cmd_entry(ctx: Context, args: argparse.Namespace) -> int:
                    f"  {v.snapshot.get('status', '')}  {v.snapshot.get('title', '')}"
                    + (f"  ({v.note})" if v.note else ""))
         return EXIT_OK
-    view, changes = ctx.kb.rollback_entry(args.external_id, args.version, user=ctx.settings.user_name)
+    view, changes = ctx.kb.entries.rollback(args.external_id, args.version, actor=ctx.actor)
     _print(f"已回滚 (rolled back)：{view.external_id} 现为第 {view.revision} 版，内容同第 {args.version} 版")
     if changes.entries_upserted:
         _sync_index_quietly(ctx)

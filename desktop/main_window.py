@@ -47,6 +47,7 @@ from indexer.hits import SearchHit
 from kb import editorial as ed
 from kb import settings as settings_mod
 from kb import vocab
+from kb.actor import Actor
 from kb.alerts import Alert, AlertLexicon
 from kb.dto import BulletinView, Changes, DepartmentView, EntryView, WorkOrderView
 from kb.errors import ValidationError
@@ -327,9 +328,9 @@ class MainWindow(QWidget):
         kb = self.services.kb
 
         def load() -> tuple[list[DepartmentView], AlertLexicon, tuple[str, str] | None]:
-            departments = kb.departments()
-            terms, kinds = kb.alert_records()
-            greeting = next(iter(kb.scripts("greeting")), None)
+            departments = kb.directory.departments()
+            terms, kinds = kb.lexicons.alert_records()
+            greeting = next(iter(kb.directory.scripts("greeting")), None)
             return (departments, AlertLexicon.shared(terms, kinds),
                     (greeting.title, greeting.body) if greeting else None)
 
@@ -668,7 +669,7 @@ class MainWindow(QWidget):
             self._show_repeat([])
             return
         kb, current = self.services.kb, self.draft.id
-        Op(self.tasks, self, lambda: [w for w in kb.work_orders_by_phone(phone) if w.id != current]) \
+        Op(self.tasks, self, lambda: [w for w in kb.work_orders.by_phone(phone) if w.id != current]) \
             .key("repeat").success(self._show_repeat).failure(self._report_failure).run()
 
     def _show_repeat(self, orders: list[WorkOrderView]) -> None:
@@ -717,7 +718,7 @@ class MainWindow(QWidget):
     def open_entry(self, entry_id: int, matched: tuple[str, ...] = ()) -> None:
         """Show an entry in the answer viewer (from a result, a suggestion or the briefing's updates)."""
         kb = self.services.kb
-        Op(self.tasks, self, lambda: kb.get_entry(entry_id)).key("entry") \
+        Op(self.tasks, self, lambda: kb.entries.get(entry_id)).key("entry") \
             .success(lambda entry: self._show_entry(entry, matched)) \
             .failure(self._report_failure).run()
 
@@ -754,13 +755,13 @@ class MainWindow(QWidget):
 
         def load() -> tuple[list[BulletinView], list[ed.EntryUpdate], datetime, bool]:
             now = datetime.now()
-            since = ed.last_shift_end(kb, user) or local_end
+            since = kb.users.last_shift_end(user) or local_end
             first = since is None
             since = since or now - timedelta(days=FIRST_SHIFT_DAYS)
             updates = ed.updates_since(kb, since)
             if first:
                 updates = [u for u in updates if u.kind != "new"]
-            return kb.bulletins(active_at=now), updates, since, first
+            return kb.directory.bulletins(active_at=now), updates, since, first
 
         def show(result: tuple[list[BulletinView], list[ed.EntryUpdate], datetime, bool]) -> None:
             bulletins, updates, since, first = result
@@ -775,19 +776,19 @@ class MainWindow(QWidget):
         records = [r for r in records if r.query.strip()]
         if not records:
             return
-        kb, user = self.services.kb, self.services.user
+        kb, actor = self.services.kb, self.services.actor
 
         def write() -> None:
             for r in records:
-                kb.log_search(r.mode, r.query[:500], r.hits, picked_entry_id=r.picked_entry_id, user=user)
+                kb.feedback.log_search(r.mode, r.query[:500], r.hits, picked_entry_id=r.picked_entry_id, actor=actor)
 
         Op(self.tasks, self, write, writes=True) \
             .failure(lambda exc: log.warning("search log not written: %s", exc)).run()
 
     def send_feedback(self, entry_id: int, kind: str, note: str) -> None:
-        kb, user = self.services.kb, self.services.user
+        kb, actor = self.services.kb, self.services.actor
         query = self.search_panel.query or self.call_form.text.toPlainText()[:200]
-        Op(self.tasks, self, lambda: kb.add_feedback(entry_id, kind, note=note, query=query, user=user),
+        Op(self.tasks, self, lambda: kb.feedback.add(entry_id, kind, note=note, query=query, actor=actor),
            writes=True).success(lambda _r: self.status.showMessage("反馈已送交编辑", 3000)) \
             .failure(self._report_failure).run()
 
@@ -829,10 +830,10 @@ class MainWindow(QWidget):
 
     def _submit(self, draft: CallDraft, *, retry: bool) -> None:
         """Save ``draft`` on the write worker; the UI never waits for it (a new call can start meanwhile)."""
-        kb, seat, user, engine = self.services.kb, self.services.settings.seat, self.services.user, self.engine
+        kb, seat, actor, engine = self.services.kb, self.services.settings.seat, self.services.actor, self.engine
 
         def save() -> WorkOrderView:
-            view, changes = kb.save_work_order(draft.work_order(seat=seat), user=user)
+            view, changes = kb.work_orders.save(draft.work_order(seat=seat), actor=actor)
             if engine is not None:  # the routing history counts this case at once
                 engine.apply_changes(changes)
             return view
@@ -1037,9 +1038,9 @@ class MainWindow(QWidget):
         if self.can_edit and self.editor is None:
             from desktop.editor import EditorWorkspace  # agents' seats never load the editor
 
-            kb, user = self.services.kb, self.services.user
+            kb, actor = self.services.kb, self.services.actor
             # The window runs scheduled publishing for every seat (run_scheduled), not the editor.
-            self.editor = EditorWorkspace(kb, self.engine, self.tasks, user, today=self.today, run_schedule=False)
+            self.editor = EditorWorkspace(kb, self.engine, self.tasks, actor, today=self.today, run_schedule=False)
             self.editor.changed.connect(self._on_editor_changed)
             self.modes.addWidget(self.editor)
             self._size_modes()
@@ -1117,7 +1118,8 @@ class MainWindow(QWidget):
         kb, today = self.services.kb, self.today
 
         def work() -> Changes:
-            changes = kb.publish_due() | ed.expire_due(kb, today)
+            system = Actor.system()  # scheduled jobs act as the system, on every seat
+            changes = kb.entries.publish_due(actor=system) | kb.entries.expire_due(actor=system, today=today)
             engine = self.engine  # None while opening: its start-up sync catches up
             if engine is not None and not changes.empty:
                 engine.apply_changes(changes)
@@ -1158,7 +1160,7 @@ class MainWindow(QWidget):
             self.apply_font_size(new.font_size, remember=False)
         self.status.set_user(self.services.user, new.seat)
         if self.editor is not None:
-            self.editor.set_user(self.services.user)
+            self.editor.set_actor(self.services.actor)
         if new.user != old.user:
             self.refresh_briefing()
         self._apply_role()
@@ -1239,9 +1241,9 @@ class MainWindow(QWidget):
         self.save_ui_state()
         ended = datetime.now()
         self.ui_state.set_last_shift_end(self.services.user, ended)
-        kb, user = self.services.kb, self.services.user
+        kb, actor = self.services.kb, self.services.actor
         # On the write queue; app.run_gui waits for it to drain before exiting.
-        Op(self.tasks, self, lambda: kb.end_shift(user, ended), writes=True) \
+        Op(self.tasks, self, lambda: kb.users.end_shift(actor=actor, at=ended), writes=True) \
             .failure(lambda exc: log.warning("shift end not recorded: %s", exc)).run()
         super().closeEvent(event)
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class SearchRecord:
-    """One ``kb.log_search`` call."""
+    """One ``kb.feedback.log_search`` call."""
 
     mode: str  # "search" or "suggest"
     query: str

@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING, Protocol
 
 from desktop.tasks import TaskManager
 from indexer.hits import IndexStatus, SearchHit
+from kb.actor import Actor
 from kb.alerts import Alert
 from kb.dto import Changes
 from kb.paths import AppPaths
 from kb.service import KnowledgeBase
 from kb.settings import Settings
+from kb.vocab import ROLES
 
 if TYPE_CHECKING:  # the engine (whoosh, numpy) loads in the background, not at window start
     from indexer.engine import Suggestion
@@ -46,3 +48,9 @@ class Services:
     @property
     def user(self) -> str:
         return self.settings.user_name
+
+    @property
+    def actor(self) -> Actor:
+        """Who this seat acts as: the user with the settings' role (a role this version does not know: an agent)."""
+        role = self.settings.role if self.settings.role in ROLES else ROLES.default
+        return Actor(self.user, role)

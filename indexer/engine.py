@@ -78,15 +78,16 @@ class _Lexicons:
 
     def __init__(self, kb: KnowledgeBase, profiles: DepartmentProfiles | None = None,
                  history: WorkOrderHistory | None = None) -> None:
-        self.synonyms = kb.synonyms()
-        terms, kinds = kb.alert_records()
+        self.synonyms = kb.lexicons.synonyms()
+        terms, kinds = kb.lexicons.alert_records()
         self.alerts = AlertLexicon.shared(terms, kinds)
-        places = kb.places()
+        places = kb.lexicons.places()
         self.gazetteer = Gazetteer(places) if places else None
         # The work-order history summary (None: rules and entries only).
         self.history = history
-        self.router = Router(kb.departments(), kb.routing_rules(), history=self.history, profiles=profiles)
-        stored = kb.get_setting(DEADLINE_SETTING)
+        self.router = Router(kb.directory.departments(), kb.directory.routing_rules(), history=self.history,
+                             profiles=profiles)
+        stored = kb.directory.setting(DEADLINE_SETTING)
         self.deadlines: list[DeadlineRule] = (rules_from_records(stored["rules"]) if stored
                                               else list(DEFAULT_RULES))
 
@@ -134,7 +135,7 @@ class Engine:
         load in the background first).
         """
         analysis.set_cache_dir(paths.cache_dir)
-        analysis.load_jieba(kb.dict_words())
+        analysis.load_jieba(kb.lexicons.dict_words())
         try:
             index = SearchIndex.open(paths.index_dir)
         except IndexCorrupt:
@@ -159,7 +160,7 @@ class Engine:
 
     def _load_profiles(self) -> None:
         try:
-            self._profiles.load(itertools.takewhile(lambda _e: not self._closed.is_set(), self.kb.iter_entries()))
+            self._profiles.load(itertools.takewhile(lambda _e: not self._closed.is_set(), self.kb.entries.iter_all()))
         except Exception:  # the base went away (closed at exit): routing goes on without profiles
             log.warning("department profiles not loaded", exc_info=True)
 
@@ -175,7 +176,7 @@ class Engine:
             changes = self.kb.changes_since(self.index.revision)
             if len(changes.entries_upserted) > 5000:
                 return self._rebuild_locked(changes.revision)
-            upserts = self.kb.get_entries(sorted(changes.entries_upserted))
+            upserts = self.kb.entries.get_many(sorted(changes.entries_upserted))
             self.index.apply(upserts, changes.entries_deleted, changes.revision)
             self._profiles.update(upserts, changes.entries_deleted)
             if changes.departments:
@@ -193,7 +194,7 @@ class Engine:
 
         def counted() -> Any:
             nonlocal count
-            for e in self.kb.iter_entries():
+            for e in self.kb.entries.iter_all():
                 count += 1
                 profiles.update((e,))
                 yield e
@@ -209,14 +210,14 @@ class Engine:
         if changes.lexicon or changes.departments or changes.rules:
             self.reload_lexicons()
         if changes.dictionary:
-            analysis.set_extra_words(self.kb.dict_words())
+            analysis.set_extra_words(self.kb.lexicons.dict_words())
             self.rebuild()
         elif changes.entries_upserted or changes.entries_deleted:
             self.sync()
         history = self._lex.history
         if history is not None:
             for wid in sorted(changes.workorders):
-                history.add(self.kb.get_work_order(wid))
+                history.add(self.kb.work_orders.get(wid))
 
     def reload_lexicons(self) -> None:
         self._lex = _Lexicons(self.kb, self._profiles, self.history)
@@ -266,7 +267,7 @@ class Engine:
                                          and c.district == place.district
                                          and (not place.street or c.street == place.street))[:3]
         routing = lex.router.route(text, place, hits, now=now, similar=nearest)
-        repeat = tuple(self.kb.work_orders_by_phone(phone)) if phone.strip() else ()
+        repeat = tuple(self.kb.work_orders.by_phone(phone)) if phone.strip() else ()
         # A live danger (the alert kind's severity) has the 1-hour deadline; a risk (群体风险, 消防隐患) 2 hours.
         urgency = ("danger" if any(a.emergency for a in alerts)
                    else "urgent" if alerts else "normal")

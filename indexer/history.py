@@ -864,7 +864,7 @@ class WorkOrderHistory:
             return 0
         try:
             since = self.high_water - min(overlap, COUNTED_HORIZON) if self.high_water else None
-            orders = itertools.takewhile(lambda _wo: not self._stopped.is_set(), kb.iter_work_orders(since=since))
+            orders = itertools.takewhile(lambda _wo: not self._stopped.is_set(), kb.work_orders.iter_all(since=since))
             n = self.add_many(orders)
             if self._stopped.is_set():
                 return n

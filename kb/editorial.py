@@ -1,10 +1,10 @@
 """Editor-side queries and operations over the knowledge base (no Qt).
 
 Everything here runs on a worker thread of the GUI or in the CLI and returns
-frozen dataclasses. Writes go through :class:`~kb.service.KnowledgeBase`'s
-public methods, so versions, the change log and the audit log stay in one
-place; only bookkeeping the service has no method for (resolving feedback,
-recording a discarded conflict draft) writes rows here, inside ``kb.session()``.
+frozen dataclasses. Writes go through the area services of
+:class:`~kb.service.KnowledgeBase` (``kb.entries``), so versions, the change
+log, the audit log and the permission checks stay in one place; reads that
+span several tables run here, in a session of ``kb.store``.
 """
 
 from __future__ import annotations
@@ -20,16 +20,16 @@ from typing import Any, Literal
 from sqlalchemy import Select, func, or_, select
 
 from kb import models as m
+from kb.actor import Actor
 from kb.convert import draft_from_snapshot, entry_view
 from kb.dto import Changes, EntryDraft, EntryView
-from kb.errors import ConflictError, NotFound, ValidationError
-from kb.service import EXPIRING_DAYS, STALE_DAYS, TRANSITIONS, KnowledgeBase
-from kb.vocab import ENTRY_STATUSES, GAP_KINDS, VERSION_ACTIONS
+from kb.errors import ValidationError
+from kb.service import KnowledgeBase
+from kb.services.entries import EXPIRING_DAYS, STALE_DAYS
+from kb.vocab import ENTRY_FLOW, ENTRY_STATUSES, FLAG_KINDS, GAP_KINDS, VERSION_ACTIONS
 
 log = logging.getLogger(__name__)
 
-SYSTEM_USER = "system"
-FLAG_KINDS = ("outdated", "wrong")
 STATUS_LABELS = ENTRY_STATUSES.labels
 ACTION_LABELS = VERSION_ACTIONS.labels
 # Editable fields of an entry, in the order the editor shows them (diff, conflict view).
@@ -76,7 +76,7 @@ class EntryListItem:
 
 
 def _today(kb: KnowledgeBase) -> date:
-    return kb.clock().date()
+    return kb.store.clock().date()
 
 
 def normalise_text(text: str) -> str:
@@ -95,7 +95,7 @@ def _entry_matches_text(e: m.Entry, needle: str) -> bool:
 
 
 def _open_flags(kb: KnowledgeBase, entry_ids: Iterable[int] | None = None) -> dict[int, int]:
-    with kb.session() as s:
+    with kb.store.session() as s:
         q = (select(m.Feedback.entry_id, func.count(m.Feedback.id))
              .where(m.Feedback.kind.in_(FLAG_KINDS), m.Feedback.resolved.is_(False),
                     m.Feedback.entry_id.is_not(None))
@@ -114,7 +114,7 @@ def list_entries(kb: KnowledgeBase, flt: EntryFilter | None = None) -> list[Entr
     flags = _open_flags(kb)
     if flt.ids is not None and not flt.ids:
         return []
-    with kb.session() as s:
+    with kb.store.session() as s:
         q: Select[m.Entry] = select(m.Entry).order_by(m.Entry.updated_at.desc(), m.Entry.id.desc())
         if flt.status:
             q = q.where(m.Entry.status == flt.status)
@@ -156,12 +156,7 @@ def list_entries(kb: KnowledgeBase, flt: EntryFilter | None = None) -> list[Entr
 
 def allowed_transitions(status: str) -> tuple[str, ...]:
     """Statuses an entry in ``status`` may move to (the service's workflow)."""
-    return TRANSITIONS.get(status, ())
-
-
-def can_publish(entry: EntryView, user: str) -> bool:
-    """Whether ``user`` may publish ``entry``: it is in review and they are not its last editor."""
-    return entry.status == "review" and entry.updated_by != user
+    return ENTRY_FLOW.get(status, ())
 
 
 # -------------------------------------------------------------------- drafts
@@ -227,10 +222,10 @@ def _same(a: object, b: object) -> bool:
 
 def load_conflict(kb: KnowledgeBase, entry_id: int, mine: EntryDraft, base_revision: int) -> Conflict:
     """Gather what the conflict view shows after a :class:`ConflictError` on save."""
-    theirs = kb.get_entry(entry_id)
+    theirs = kb.entries.get(entry_id)
     theirs_draft = draft_of(theirs)
     base: EntryDraft | None = None
-    for v in kb.entry_history(entry_id):
+    for v in kb.entries.history(entry_id):
         if v.revision == base_revision:
             base = replace(draft_from_snapshot(dict(v.snapshot)), publish_at=theirs.publish_at)
     merged = mine
@@ -262,7 +257,7 @@ def load_conflict(kb: KnowledgeBase, entry_id: int, mine: EntryDraft, base_revis
 Choice = Literal["mine", "theirs", "merged"]
 
 
-def resolve_conflict(kb: KnowledgeBase, conflict: Conflict, choice: Choice, *, user: str,
+def resolve_conflict(kb: KnowledgeBase, conflict: Conflict, choice: Choice, *, actor: Actor,
                      merged: EntryDraft | None = None) -> tuple[EntryView, Changes]:
     """Settle a conflict; nothing typed by either editor is lost.
 
@@ -276,19 +271,8 @@ def resolve_conflict(kb: KnowledgeBase, conflict: Conflict, choice: Choice, *, u
     """
     expected = conflict.current_revision
     if choice == "theirs":
-        with kb.session() as s:
-            row = s.get(m.Entry, conflict.entry_id)
-            if row is None:
-                raise NotFound(f"知识条目 (entry) 不存在：{conflict.entry_id}")
-            if row.revision != expected:
-                raise ConflictError(f"条目「{row.title}」又被 {row.updated_by or '他人'} 修改",
-                                    current_revision=row.revision, expected_revision=expected)
-            s.add(m.AuditLog(at=kb.clock().replace(microsecond=0), user=user, action="conflict_discard",
-                             object_kind="entry", object_id=row.external_id,
-                             detail={"revision": expected, "base_revision": conflict.base_revision,
-                                     "discarded": draft_values(conflict.mine)}))
-            view = entry_view(row)
-        return view, Changes(revision=kb.revision())
+        return kb.entries.keep_theirs(conflict.entry_id, actor=actor, expected_revision=expected, detail={
+            "revision": expected, "base_revision": conflict.base_revision, "discarded": draft_values(conflict.mine)})
     if choice == "mine":
         draft, note = conflict.mine, f"冲突处理：保留我的修改（覆盖第 {expected} 版）"
     elif choice == "merged":
@@ -297,35 +281,7 @@ def resolve_conflict(kb: KnowledgeBase, conflict: Conflict, choice: Choice, *, u
         raise ValidationError(f"choice: 应为 mine/theirs/merged 之一：{choice}")
     # Status moves only through the workflow: the resolution never changes it behind a reviewer's back.
     draft = replace(draft, status=conflict.theirs.status)
-    return kb.save_entry(draft, user=user, entry_id=conflict.entry_id, expected_revision=expected, note=note)
-
-
-# ------------------------------------------------------------------ rollback
-# ------------------------------------------------------------ automatic expiry
-def expire_due(kb: KnowledgeBase, today: date | None = None) -> Changes:
-    """Archive published entries whose ``valid_to`` has passed, each as a new version by ``system``.
-
-    Run at start-up and daily next to :meth:`KnowledgeBase.publish_due`. An
-    entry an editor saves at the same moment is skipped (revision check) and
-    picked up on the next run.
-    """
-    today = today or _today(kb)
-    with kb.session() as s:
-        due = list(s.execute(select(m.Entry.id, m.Entry.revision, m.Entry.valid_to).where(
-            m.Entry.status == "published", m.Entry.valid_to.is_not(None), m.Entry.valid_to < today)
-            .order_by(m.Entry.id)).all())
-    changes = Changes(revision=kb.revision())
-    for eid, rev, valid_to in due:
-        try:
-            _, ch = kb.transition(eid, "archived", user=SYSTEM_USER, expected_revision=rev,
-                                  note=f"有效期至 {valid_to} 已过，自动下架")
-        except (ConflictError, NotFound) as exc:
-            log.info("expiry of entry %s skipped: %s", eid, exc)
-            continue
-        changes = changes | ch
-    if changes.entries_upserted:
-        log.info("expired %d entries", len(changes.entries_upserted))
-    return changes
+    return kb.entries.save(draft, actor=actor, entry_id=conflict.entry_id, expected_revision=expected, note=note)
 
 
 # ------------------------------------------------------------- knowledge gaps
@@ -357,7 +313,7 @@ class Gap:
 
 
 def _search_gaps(kb: KnowledgeBase, since: datetime | None) -> list[Gap]:
-    with kb.session() as s:
+    with kb.store.session() as s:
         # Group by the raw hit count (no bound parameters: PostgreSQL would not match
         # "hits > $1" in the select list with "hits > $2" in GROUP BY).
         picked_expr = m.SearchLog.picked_entry_id.is_not(None)
@@ -403,7 +359,7 @@ def _search_gaps(kb: KnowledgeBase, since: datetime | None) -> list[Gap]:
 
 
 def _feedback_gaps(kb: KnowledgeBase, since: datetime | None) -> list[Gap]:
-    with kb.session() as s:
+    with kb.store.session() as s:
         q = (select(m.Feedback, m.Entry.external_id, m.Entry.title)
              .outerjoin(m.Entry, m.Feedback.entry_id == m.Entry.id)
              .where(m.Feedback.kind.in_(FLAG_KINDS), m.Feedback.resolved.is_(False))
@@ -444,21 +400,6 @@ def draft_for_gap(gap: Gap) -> EntryDraft:
     return EntryDraft(title=gap.samples[0] if gap.samples else gap.query, answer="", aliases=aliases)
 
 
-def resolve_feedback(kb: KnowledgeBase, entry_id: int, *, user: str, kinds: Iterable[str] = FLAG_KINDS) -> int:
-    """Mark the open 过时/有误 feedback of an entry handled (after the editor fixed it); returns how many."""
-    wanted = list(kinds)
-    with kb.session() as s:
-        rows = list(s.scalars(select(m.Feedback).where(
-            m.Feedback.entry_id == entry_id, m.Feedback.kind.in_(wanted), m.Feedback.resolved.is_(False))))
-        for f in rows:
-            f.resolved = True
-        if rows:
-            ext = s.scalar(select(m.Entry.external_id).where(m.Entry.id == entry_id)) or str(entry_id)
-            s.add(m.AuditLog(at=kb.clock().replace(microsecond=0), user=user, action="resolve_feedback",
-                             object_kind="entry", object_id=ext, detail={"count": len(rows)}))
-        return len(rows)
-
-
 # ------------------------------------------------------ updates for agents
 UpdateKind = Literal["new", "changed", "withdrawn"]
 UPDATE_LABELS: dict[str, str] = {"new": "新增", "changed": "更新", "withdrawn": "下架"}
@@ -490,7 +431,7 @@ def updates_since(kb: KnowledgeBase, when: datetime, *, limit: int = 200) -> lis
     "new" (or "changed" when it was already published before), a published
     entry archived since is "withdrawn". Drafts and review edits are not listed.
     """
-    with kb.session() as s:
+    with kb.store.session() as s:
         touched = list(s.scalars(select(m.EntryVersion.entry_id).where(m.EntryVersion.changed_at > when)
                                  .distinct()))
         out: list[EntryUpdate] = []
@@ -531,12 +472,6 @@ def updates_since(kb: KnowledgeBase, when: datetime, *, limit: int = 200) -> lis
                                        changed_by=last.changed_by, changed_fields=diff))
     out.sort(key=lambda u: (u.changed_at, u.entry.id), reverse=True)
     return out[:limit]
-
-
-def last_shift_end(kb: KnowledgeBase, username: str) -> datetime | None:
-    """When ``username`` last ended a shift (``None`` for an unknown user or a first shift)."""
-    with kb.session() as s:
-        return s.scalar(select(m.User.last_shift_end).where(m.User.username == username))
 
 
 def changed_field_names(old: EntryDraft, new: EntryDraft) -> tuple[str, ...]:

@@ -33,10 +33,17 @@ from sqlalchemy.orm import Session
 
 from kb import limits, vocab
 from kb import models as m
+from kb.actor import Actor
 from kb.convert import FALSE_WORDS, TRUE_WORDS, parse_bool, parse_date, parse_datetime, parse_int, split_list
 from kb.dto import Changes, EntryDraft, WorkOrderDraft
 from kb.errors import ImportRejected, RowError, StorageError, ValidationError
-from kb.service import Caches, KnowledgeBase, _validate_entry_draft, _validate_work_order
+from kb.permissions import require
+from kb.service import KnowledgeBase
+from kb.services.directory import upsert_bulletin, upsert_department, upsert_rule, upsert_script
+from kb.services.entries import Deferred, finish_entries, upsert_entry, validate_entry_draft
+from kb.services.lexicons import apply_places
+from kb.services.store import UnitOfWork
+from kb.services.work_orders import upsert_work_order, validate_work_order
 
 log = logging.getLogger(__name__)
 
@@ -469,11 +476,11 @@ def work_order_draft(rec: Mapping[str, Any]) -> WorkOrderDraft:
 
 
 class _Importer:
-    """Applies the rows of one kind inside one session, collecting row errors."""
+    """Applies the rows of one kind inside one unit of work, collecting row errors."""
 
-    def __init__(self, kb: KnowledgeBase, s: Session, kind: str, user: str, *, replace: bool = False) -> None:
-        self.kb, self.s, self.kind, self.user, self.replace = kb, s, kind, user, replace
-        self.caches = Caches(s)
+    def __init__(self, uow: UnitOfWork, kind: str, actor: Actor, *, replace: bool = False) -> None:
+        self.uow, self.s, self.kind, self.actor, self.replace = uow, uow.s, kind, actor, replace
+        self.caches = uow  # its lookups (departments, categories) serve every row
         self.result = ImportResult(kind=kind, rows=0)
         self.upserted: set[int] = set()
         self.missing_departments: dict[str, list[int]] = {}  # reference → rows naming it
@@ -547,9 +554,9 @@ class _Importer:
             clean["received_at"] = datetime(2000, 1, 1)
         try:
             if self.kind == "entries":
-                _validate_entry_draft(entry_draft(clean))
+                validate_entry_draft(entry_draft(clean))
             elif self.kind == "workorders":
-                _validate_work_order(work_order_draft(clean))
+                validate_work_order(work_order_draft(clean))
         except ValidationError as exc:
             return [RowError(n, exc.field or "-", exc.reason)]
         return []
@@ -561,21 +568,21 @@ class _Importer:
             # Locked (PostgreSQL): an editor's save in flight is waited for, then built upon.
             existing = {e.external_id: e for e in self.s.scalars(
                 select(m.Entry).where(m.Entry.external_id.in_(exts)).with_for_update(of=m.Entry))} if exts else {}
-            saved: list[tuple[m.Entry, str, str]] = []
+            saved: Deferred = []
             for n, rec in chunk:
                 if not self.precheck(n, rec, errors):
                     continue
                 try:
                     draft = entry_draft(rec)
                     row = existing.get(draft.external_id)
-                    _, changed = self.kb.upsert_entry(self.s, draft, user=self.user, caches=self.caches,
-                                                      entry=row, action="import", defer=saved)
+                    _, changed = upsert_entry(self.uow, draft, actor=self.actor, entry=row, action="import",
+                                              defer=saved)
                     self.count(row is None, changed)
                 except ValidationError as exc:
                     errors.append(RowError(n, exc.field or "-", exc.reason))
             if errors:  # the file is rejected anyway: skip the bookkeeping, keep collecting row errors
                 continue
-            self.kb.finish_entries(self.s, saved, user=self.user)
+            finish_entries(self.uow, saved, actor=self.actor)
             self.upserted.update(e.id for e, _, _ in saved)
 
     def departments(self, rows: Rows, errors: list[RowError]) -> None:
@@ -598,7 +605,7 @@ class _Importer:
                     continue
                 try:
                     known = (_text(rec, "external_id") or _text(rec, "name")) in self.caches.departments
-                    _, changed = self.kb.upsert_department(self.s, rec, user=self.user, caches=self.caches)
+                    _, changed = upsert_department(self.uow, rec, actor=self.actor)
                     self.count(not known, changed)
                 except ValidationError as exc:
                     errors.append(RowError(n, exc.field or "-", exc.reason))
@@ -632,7 +639,7 @@ class _Importer:
             return
         if errors:
             return
-        counts = self.kb.apply_places(self.s, records, user=self.user, replace=self.replace)
+        counts = apply_places(self.uow, records, actor=self.actor, replace=self.replace)
         self.result.created, self.result.updated = counts.created, counts.updated
         self.result.unchanged, self.result.deleted = counts.unchanged, counts.deleted
 
@@ -648,18 +655,18 @@ class _Importer:
             self.places(rows, errors)
         elif self.kind == "workorders":
             def save_work_order(r: dict[str, Any]) -> bool:
-                return self.kb.upsert_work_order(self.s, work_order_draft(r), user=self.user, caches=self.caches)[1]
+                return upsert_work_order(self.uow, work_order_draft(r), actor=self.actor)[1]
 
             self.generic(rows, errors, m.WorkOrder, lambda r: work_order_draft(r).id, save_work_order)
         elif self.kind == "scripts":
             self.generic(rows, errors, m.Script, lambda r: _text(r, "external_id"),
-                         lambda r: self.kb.upsert_script(self.s, r, user=self.user)[1])
+                         lambda r: upsert_script(self.uow, r, actor=self.actor)[1])
         elif self.kind == "rules":
             self.generic(rows, errors, m.RoutingRule, lambda r: _text(r, "external_id"),
-                         lambda r: self.kb.upsert_rule(self.s, r, self.caches, user=self.user)[1])
+                         lambda r: upsert_rule(self.uow, r, actor=self.actor)[1])
         elif self.kind == "bulletins":
             self.generic(rows, errors, m.Bulletin, lambda r: _text(r, "external_id"),
-                         lambda r: self.kb.upsert_bulletin(self.s, r)[1])
+                         lambda r: upsert_bulletin(self.uow, r)[1])
         else:
             raise ValidationError(f"kind: 未知的导入类型：{self.kind}")
         errors.extend(self.department_errors())
@@ -780,13 +787,14 @@ def _database_error(exc: DBAPIError) -> Exception:
     return StorageError(f"数据库错误 (database)：{reason}；本次导入未做任何更改")
 
 
-def import_rows(kb: KnowledgeBase, kind: str, rows: Rows, *, user: str, dry_run: bool = False,
+def import_rows(kb: KnowledgeBase, kind: str, rows: Rows, *, actor: Actor, dry_run: bool = False,
                 replace: bool = False) -> ImportResult:
-    """Apply ``rows`` of ``kind`` in one transaction; raise ImportRejected listing every bad row.
+    """Apply ``rows`` of ``kind`` in one transaction as ``actor``; raise ImportRejected listing every bad row.
 
     ``replace`` (list-like kinds only, see REPLACEABLE) deletes the rows the file does not name;
     the result counts them in ``deleted``, a dry run too.
     """
+    require(actor, "data.import")
     if kind not in KIND_FIELDS:
         raise ValidationError(f"kind: 未知的导入类型：{kind}（可选 {', '.join(KIND_FIELDS)}）")
     if replace and kind not in REPLACEABLE:
@@ -795,10 +803,10 @@ def import_rows(kb: KnowledgeBase, kind: str, rows: Rows, *, user: str, dry_run:
     if not rows:
         raise ValidationError("没有数据行：文件是空的，或只有表头")
     notes = _check_columns(kind, rows)
-    s = kb._sessions()
+    s = kb.store.new_session()
     try:
         _lock_imports(s)
-        importer = _Importer(kb, s, kind, user, replace=replace)
+        importer = _Importer(UnitOfWork(kb.store, s), kind, actor, replace=replace)
         errors = importer.run(rows)
         if errors:
             s.rollback()
@@ -824,10 +832,10 @@ def import_rows(kb: KnowledgeBase, kind: str, rows: Rows, *, user: str, dry_run:
     return result
 
 
-def import_file(kb: KnowledgeBase, path: Path, *, kind: str | None = None, user: str = "import",
+def import_file(kb: KnowledgeBase, path: Path, *, actor: Actor, kind: str | None = None,
                 dry_run: bool = False, replace: bool = False, sheet: str | None = None) -> ImportResult:
     table = read_table(path, sheet=sheet)
-    result = import_rows(kb, kind or guess_kind(table.rows), table.rows, user=user, dry_run=dry_run,
+    result = import_rows(kb, kind or guess_kind(table.rows), table.rows, actor=actor, dry_run=dry_run,
                          replace=replace)
     result.notes[:0] = table.notes
     return result
@@ -852,33 +860,33 @@ def export_records(kb: KnowledgeBase, kind: str) -> list[dict[str, Any]]:
         return [{"external_id": e.external_id, "title": e.title, "answer": e.answer, "aliases": list(e.aliases),
                  "keywords": list(e.keywords), "category": e.category, "department": e.department_external_id,
                  "basis": e.basis, "valid_from": _plain(e.valid_from), "valid_to": _plain(e.valid_to),
-                 "status": e.status} for e in kb.iter_entries()]
+                 "status": e.status} for e in kb.entries.iter_all()]
     if kind == "departments":
         return [{"external_id": d.external_id, "name": d.name, "short_name": d.short_name, "level": d.level,
                  "district": d.district, "parent": d.parent_external_id, "duties": d.duties, "phone": d.phone,
                  "duty_phone": d.duty_phone, "transfer_phone": d.transfer_phone, "address": d.address,
                  "hours": d.hours, "last_verified": _plain(d.last_verified), "active": d.active}
-                for d in _parents_first(kb.departments(include_inactive=True))]
+                for d in _parents_first(kb.directory.departments(include_inactive=True))]
     if kind == "workorders":
         return [{"id": w.id, "external_id": w.external_id, "received_at": _plain(w.received_at),
                  "phone": w.phone, "caller_name": w.caller_name, "text": w.text, "address": w.address,
                  "district": w.district, "street": w.street, "request_type": w.request_type,
                  "urgency": w.urgency, "category": w.category, "department": w.department_external_id,
                  "handling": w.handling, "entry": w.entry_external_id, "due_at": _plain(w.due_at),
-                 "status": w.status, "returned": w.returned, "seat": w.seat} for w in kb.iter_work_orders()]
+                 "status": w.status, "returned": w.returned, "seat": w.seat} for w in kb.work_orders.iter_all()]
     if kind == "scripts":
         return [{"external_id": s.external_id, "kind": s.kind, "title": s.title, "body": s.body}
-                for s in kb.scripts()]
+                for s in kb.directory.scripts()]
     if kind == "rules":
         return [{"external_id": r.external_id, "department": r.department_external_id, "category": r.category,
                  "keywords": list(r.keywords), "district": r.district, "priority": r.priority, "note": r.note,
-                 "active": r.active} for r in kb.routing_rules()]
+                 "active": r.active} for r in kb.directory.routing_rules()]
     if kind == "bulletins":
         return [{"external_id": b.external_id, "title": b.title, "body": b.body,
                  "starts_at": _plain(b.starts_at), "ends_at": _plain(b.ends_at), "pinned": b.pinned}
-                for b in kb.bulletins()]
+                for b in kb.directory.bulletins()]
     if kind == "places":
-        return kb.places()
+        return kb.lexicons.places()
     raise ValidationError(f"kind: 未知的导出类型：{kind}（可选 {', '.join(KIND_FIELDS)}）")
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 
 from kb import db
 from kb import models as m
+from kb.actor import Actor
 from kb.exchange import ImportResult, import_file
 from kb.resources import resource_path
 from kb.service import KnowledgeBase
@@ -37,6 +38,7 @@ SAMPLE_FILES = (("departments", "departments.jsonl"), ("entries", "entries.jsonl
 # "thin": editors prune bad lines, but a kind that lost most of them no longer catches its calls.
 MIN_TRIGGER_SHARE = 0.5
 ANY_KIND = "*"
+SETUP_ACTOR = Actor.system("init")  # who set-up's rows are recorded as
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -56,20 +58,20 @@ def read_synonyms(path: Path) -> list[tuple[str, str]]:
     return pairs
 
 
-def load_lexicons(kb: KnowledgeBase, *, user: str = "init") -> None:
+def load_lexicons(kb: KnowledgeBase, *, actor: Actor = SETUP_ACTOR) -> None:
     """Synonyms, alert lexicon and gazetteer from the sample folder, merged: what editors added stays."""
     base = resource_path(SAMPLE_DIR)
-    kb.set_synonyms(read_synonyms(base / "synonyms.tsv"), user=user, replace=False)
-    kb.set_alert_records(read_jsonl(base / "alert_terms.jsonl"), read_jsonl(base / "alert_kinds.jsonl"), user=user,
-                         replace=False)
-    kb.set_places(read_jsonl(base / "gazetteer.jsonl"), user=user, replace=False)
+    kb.lexicons.set_synonyms(read_synonyms(base / "synonyms.tsv"), actor=actor, replace=False)
+    kb.lexicons.set_alert_records(read_jsonl(base / "alert_terms.jsonl"), read_jsonl(base / "alert_kinds.jsonl"),
+                                  actor=actor, replace=False)
+    kb.lexicons.set_places(read_jsonl(base / "gazetteer.jsonl"), actor=actor, replace=False)
 
 
-def load_sample(kb: KnowledgeBase, *, user: str = "init") -> list[ImportResult]:
+def load_sample(kb: KnowledgeBase, *, actor: Actor = SETUP_ACTOR) -> list[ImportResult]:
     """Import the whole sample knowledge base; safe to run again (updates by external_id)."""
     base = resource_path(SAMPLE_DIR)
-    results = [import_file(kb, base / name, kind=kind, user=user) for kind, name in SAMPLE_FILES]
-    load_lexicons(kb, user=user)
+    results = [import_file(kb, base / name, kind=kind, actor=actor) for kind, name in SAMPLE_FILES]
+    load_lexicons(kb, actor=actor)
     log.info("sample knowledge base loaded: %s", {r.kind: r.rows for r in results})
     return results
 
@@ -142,7 +144,7 @@ class LexiconCheck:
 def check_lexicon(kb: KnowledgeBase) -> LexiconCheck:
     """Compare the stored safety lexicon with the shipped one (counts only: cheap at every start)."""
     shipped = shipped_lexicon()
-    with kb.session() as s:
+    with kb.store.session() as s:
         stored_kinds = set(s.scalars(select(m.AlertKindRow.kind)))
         triggers = {kind: int(n) for kind, n in s.execute(
             select(m.AlertTermRow.kind, func.count()).where(m.AlertTermRow.polarity == "trigger")
@@ -162,7 +164,8 @@ def check_lexicon(kb: KnowledgeBase) -> LexiconCheck:
                         labels=shipped.labels)
 
 
-def repair_lexicon(kb: KnowledgeBase, check: LexiconCheck, *, lists: bool = True, user: str = "init") -> list[str]:
+def repair_lexicon(kb: KnowledgeBase, check: LexiconCheck, *, lists: bool = True,
+                   actor: Actor = SETUP_ACTOR) -> list[str]:
     """Load what is missing from the shipped lexicon, keeping every line the base has. Returns what was done.
 
     A missing or thin kind gets its shipped kind record (when absent) and every shipped line of it
@@ -173,7 +176,7 @@ def repair_lexicon(kb: KnowledgeBase, check: LexiconCheck, *, lists: bool = True
     done: list[str] = []
     kinds_to_fill = [*check.missing_kinds, *(k for k, _, _ in check.thin_kinds)]
     if kinds_to_fill:
-        terms, kinds = kb.alert_records()
+        terms, kinds = kb.lexicons.alert_records()
         have_kinds = {k["kind"] for k in kinds}
         have_lines = {(t["kind"], t["pattern"], t["polarity"]) for t in terms}
         wanted = set(kinds_to_fill) | ({ANY_KIND} if not any(t["kind"] == ANY_KIND for t in terms) else set())
@@ -181,15 +184,15 @@ def repair_lexicon(kb: KnowledgeBase, check: LexiconCheck, *, lists: bool = True
                      if k["kind"] in kinds_to_fill and k["kind"] not in have_kinds]
         new_terms = [t for t in read_jsonl(base / "alert_terms.jsonl")
                      if t["kind"] in wanted and (t["kind"], t["pattern"], t["polarity"]) not in have_lines]
-        kb.set_alert_records([*terms, *new_terms], [*kinds, *new_kinds], user=user)
+        kb.lexicons.set_alert_records([*terms, *new_terms], [*kinds, *new_kinds], actor=actor)
         done.append(f"警报类别 {'、'.join(check.label(k) for k in kinds_to_fill)}：{len(new_terms)} 行")
     if lists and check.places == 0:
         places = read_jsonl(base / "gazetteer.jsonl")
-        kb.set_places(places, user=user)
+        kb.lexicons.set_places(places, actor=actor)
         done.append(f"地名库：{len(places)} 条")
     if lists and check.synonyms == 0:
         pairs = read_synonyms(base / "synonyms.tsv")
-        kb.set_synonyms(pairs, user=user)
+        kb.lexicons.set_synonyms(pairs, actor=actor)
         done.append(f"同义词：{len(pairs)} 对")
     if check.alert_kinds:  # a base that had a lexicon: this is a repair worth a line in the log
         for line in done:
@@ -207,7 +210,7 @@ class SetupResult:
 
 
 def set_up(kb: KnowledgeBase, *, sample: bool = True, force_sample: bool = False, repair: bool = True,
-           user: str = "init") -> SetupResult:
+           actor: Actor = SETUP_ACTOR) -> SetupResult:
     """Bring a base to a usable state: schema upgraded; on an empty base the sample (``sample``) or at
     least the safety lexicon, gazetteer and synonyms. With ``repair`` what is missing from the lexicon
     is loaded (``huiyin init``); without, an incomplete lexicon is only reported (the app's start:
@@ -217,18 +220,18 @@ def set_up(kb: KnowledgeBase, *, sample: bool = True, force_sample: bool = False
     and a seat starting at the same moment waits, then finds the work done.
     """
     # The usual start: schema current, base not empty, lexicon fine; nothing to do and no lock taken.
-    if not force_sample and db.stored_revision(kb.engine) == db.HEAD_REVISION and not (sample and kb.is_empty()):
+    if not force_sample and db.stored_revision(kb.store.engine) == db.HEAD_REVISION and not (sample and kb.is_empty()):
         check = check_lexicon(kb)
         if not _needs_repair(check, repair):
             return SetupResult(lexicon=check)
-    with db.setup_transaction(kb.engine) as conn:
+    with db.setup_transaction(kb.store.engine) as conn:
         migrated = db.migrate(conn)
         tx = kb.bound_to(conn)
-        loaded = load_sample(tx, user=user) if force_sample or (sample and tx.is_empty()) else []
+        loaded = load_sample(tx, actor=actor) if force_sample or (sample and tx.is_empty()) else []
         check = check_lexicon(tx)
         repaired: list[str] = []
         if _needs_repair(check, repair):
-            repaired = repair_lexicon(tx, check, lists=repair, user=user)
+            repaired = repair_lexicon(tx, check, lists=repair, actor=actor)
             check = check_lexicon(tx)
     return SetupResult(migrated=migrated, loaded=loaded, repaired=repaired, lexicon=check)
 
@@ -240,12 +243,12 @@ def _needs_repair(check: LexiconCheck, repair: bool) -> bool:
 
 
 def open_and_set_up(url: str, *, sample: bool = True, force_sample: bool = False, repair: bool = True,
-                    user: str = "init", clock: Callable[[], datetime] = datetime.now
+                    actor: Actor = SETUP_ACTOR, clock: Callable[[], datetime] = datetime.now
                     ) -> tuple[KnowledgeBase, SetupResult]:
     """Open the base at ``url`` and :func:`set_up` it; the base is closed again if set-up fails."""
     kb = KnowledgeBase.open(url, upgrade=False, clock=clock)
     try:
-        result = set_up(kb, sample=sample, force_sample=force_sample, repair=repair, user=user)
+        result = set_up(kb, sample=sample, force_sample=force_sample, repair=repair, actor=actor)
     except BaseException:
         kb.close()
         raise

@@ -7,6 +7,8 @@
 * :class:`QueuedExecutor` keeps the jobs until the test runs them: a test sees
   what was started, and decides when it runs.
 * :class:`ManualClock` is a monotonic clock the test moves forward.
+* :func:`editor` and :func:`agent` are the :class:`~kb.actor.Actor` of a knowledge
+  editor and of an agent at a seat (the system is ``Actor.system(name)``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from concurrent.futures import Executor, Future
 from datetime import date, datetime
 from typing import Any, TypeVar
 
+from kb.actor import Actor
 from kb.dto import EntryView
 
 T = TypeVar("T")
@@ -60,6 +63,19 @@ def make_entry(
         updated_at=_EPOCH,
         updated_by="bench",
     )
+
+
+IMPORT = Actor.system("import")  # a file import from the command line (recorded as "import")
+
+
+def editor(name: str) -> Actor:
+    """A knowledge editor (may edit, review and publish entries, the directory and the lexicons)."""
+    return Actor(name, "editor")
+
+
+def agent(name: str) -> Actor:
+    """An agent at a seat (saves work orders, sends feedback; edits nothing)."""
+    return Actor(name, "agent")
 
 
 def _run(fut: Future[T], fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:

@@ -226,7 +226,7 @@ def test_a_never_initialised_database_says_so_and_creates_nothing(db_url: str, t
     else:
         kb = KnowledgeBase.open(db_url, upgrade=False)
         try:
-            assert not inspect(kb.engine).get_table_names(), "the check created tables"
+            assert not inspect(kb.store.engine).get_table_names(), "the check created tables"
         finally:
             kb.close()
     assert call(capsys, [*base, "init", "--empty"])[0] == EXIT_OK

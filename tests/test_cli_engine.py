@@ -13,7 +13,7 @@ import pytest
 
 from desktop.cli import EXIT_OK, main
 from kb.dto import WorkOrderView
-from kb.service import KnowledgeBase
+from kb.services.work_orders import WorkOrderService
 from tests.indexer.test_routing import NOW, order
 
 
@@ -28,7 +28,7 @@ def test_a_command_leaves_no_background_work_running(initialised: Path, monkeypa
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     read: list[str] = []
 
-    def slow_orders(self: KnowledgeBase, *, since: datetime | None = None, batch: int = 5000,
+    def slow_orders(self: WorkOrderService, *, since: datetime | None = None, batch: int = 5000,
                     **_: Any) -> Iterator[WorkOrderView]:
         """A long history catch-up: one work order every 20 ms for 20 s."""
         for i in range(1000):
@@ -36,7 +36,7 @@ def test_a_command_leaves_no_background_work_running(initialised: Path, monkeypa
             yield order(i, "小区水管漏水了没人修", dept_id=1, at=NOW)
             threading.Event().wait(0.02)
 
-    monkeypatch.setattr(KnowledgeBase, "iter_work_orders", slow_orders)
+    monkeypatch.setattr(WorkOrderService, "iter_all", slow_orders)
     threads = set(threading.enumerate())
     assert main(["--basedir", str(initialised), "suggest", "暖气不热怎么办", "--json"]) == EXIT_OK
     assert json.loads(capsys.readouterr().out)["answers"]

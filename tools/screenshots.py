@@ -46,7 +46,7 @@ def _ensure_display(argv: list[str]) -> None:
 
 
 def _department(kb: object, word: str) -> str:
-    departments = kb.departments()  # type: ignore[attr-defined]
+    departments = kb.directory.departments()  # type: ignore[attr-defined]
     return str(next((d.external_id for d in departments if word in d.name), departments[0].external_id))
 
 
@@ -69,6 +69,7 @@ def main() -> int:
     from desktop.services import Services
     from desktop.tasks import TaskManager
     from indexer.engine import Engine
+    from kb.actor import Actor
     from kb.dto import WorkOrderDraft
     from kb.paths import AppPaths
     from kb.settings import Settings
@@ -79,21 +80,21 @@ def main() -> int:
     paths = AppPaths(base).ensure()
     kb = open_knowledge_base(f"sqlite:///{paths.db_file}")
     now = datetime.now().replace(microsecond=0)
-    if not kb.work_orders_by_phone(REPEAT_PHONE):
-        kb.save_work_order(WorkOrderDraft(
+    if not kb.work_orders.by_phone(REPEAT_PHONE):
+        kb.work_orders.save(WorkOrderDraft(
             id="5c1c2f9e-0000-4000-8000-000000000001", phone=REPEAT_PHONE, caller_name="李先生",
             received_at=now - timedelta(days=4),
             text="家里暖气不热，屋里只有十五度，已经好几天了", request_type="complaint",
             handling="dispatched", department=_department(kb, "热力"),
-            due_at=now + timedelta(days=3)), user="demo")
-    if not kb.work_orders_by_phone(NOISE_PHONE):
+            due_at=now + timedelta(days=3)), actor=Actor("demo", "agent"))
+    if not kb.work_orders.by_phone(NOISE_PHONE):
         for n, (days, text) in enumerate(((9, "小区旁边工地夜里十二点还在施工，噪音太大"),
                                           (3, "工地夜间施工又开始了，上次反映后停了两天"))):
-            kb.save_work_order(WorkOrderDraft(
+            kb.work_orders.save(WorkOrderDraft(
                 id=f"5c1c2f9e-0000-4000-8000-00000000001{n}", phone=NOISE_PHONE, caller_name="赵女士",
                 received_at=now - timedelta(days=days, hours=2), text=text, request_type="complaint",
                 address="朝阳区望京街道", handling="dispatched", department=_department(kb, "城市管理"),
-                due_at=now + timedelta(days=2)), user="demo")
+                due_at=now + timedelta(days=2)), actor=Actor("demo", "agent"))
     app = QApplication(sys.argv[:1])
     tasks = TaskManager()
     engine = Engine.open(paths, kb, executor=tasks.background, sync=True)

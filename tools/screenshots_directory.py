@@ -23,6 +23,7 @@ from desktop.editor.directory import DirectoryWorkspace  # noqa: E402
 from desktop.editor.directory.departments import department_record  # noqa: E402
 from desktop.tasks import TaskManager  # noqa: E402
 from indexer.engine import Engine  # noqa: E402
+from kb.actor import Actor  # noqa: E402
 from kb.paths import AppPaths  # noqa: E402
 from kb.sample import load_sample  # noqa: E402
 from kb.service import KnowledgeBase  # noqa: E402
@@ -55,16 +56,17 @@ def main(argv: list[str]) -> int:
         paths = AppPaths(Path(tmp)).ensure()
         kb = KnowledgeBase.open(f"sqlite:///{paths.db_file}")
         load_sample(kb)
-        kb.set_dict_words([("接诉即办", 3000, "nz"), ("居住证签注", 2000, "nz"), ("一刻钟便民生活圈", 1000, "nz")],
-                          user="init")
+        kb.lexicons.set_dict_words([("接诉即办", 3000, "nz"), ("居住证签注", 2000, "nz"),
+                                    ("一刻钟便民生活圈", 1000, "nz")], actor=Actor("init", "editor"))
         tasks = TaskManager()
         engine = Engine.open(paths, kb, executor=tasks.background, sync=True)
-        today = kb.clock().date()
+        today = kb.store.clock().date()
         # Make a few departments stale so the flag shows: one never verified, one verified long ago.
-        depts = kb.departments()
+        depts = kb.directory.departments()
         for d, verified in ((depts[3], ""), (depts[7], "2025-09-01")):
-            kb.save_department({**department_record(d), "last_verified": verified, "active": True}, user="init")
-        ws = DirectoryWorkspace(kb, engine, tasks, "编辑李", today=today)
+            kb.directory.save_department({**department_record(d), "last_verified": verified, "active": True},
+                                         actor=Actor("init", "editor"))
+        ws = DirectoryWorkspace(kb, engine, tasks, Actor("编辑李", "editor"), today=today)
         ws.resize(1500, 880)
         ws.show()
         settle(tasks)

@@ -23,6 +23,7 @@ from desktop.editor.workspace import EditorWorkspace  # noqa: E402
 from desktop.tasks import TaskManager  # noqa: E402
 from indexer.engine import Engine  # noqa: E402
 from kb import editorial as ed  # noqa: E402
+from kb.actor import Actor  # noqa: E402
 from kb.paths import AppPaths  # noqa: E402
 from kb.sample import load_sample  # noqa: E402
 from kb.service import KnowledgeBase  # noqa: E402
@@ -50,18 +51,18 @@ def _save(widget: QWidget, out: Path, name: str) -> None:
 def _seed(kb: KnowledgeBase) -> tuple[int, int]:
     """Sample data plus an edit history, agent feedback and unanswered searches."""
     load_sample(kb)
-    entries = list(kb.iter_entries())
+    entries = list(kb.entries.iter_all())
     first, second = entries[0], entries[1]
-    kb.save_entry(replace(ed.draft_of(first), answer=first.answer.replace("。", "，详情可拨打12345咨询。", 1)),
-                  user="编辑张", entry_id=first.id, note="补充咨询渠道")
+    kb.entries.save(replace(ed.draft_of(first), answer=first.answer.replace("。", "，详情可拨打12345咨询。", 1)),
+                    actor=Actor("编辑张", "editor"), entry_id=first.id, note="补充咨询渠道")
     for _ in range(4):
-        kb.log_search("search", "共享单车乱停放", 0, user="坐席01")
+        kb.feedback.log_search("search", "共享单车乱停放", 0, actor=Actor("坐席01", "agent"))
     for _ in range(2):
-        kb.log_search("search", "新能源车充电桩安装", 0, user="坐席02")
-    kb.log_search("suggest", "小区电梯坏了没人修", 3, user="坐席03")
-    kb.add_feedback(second.id, "outdated", note="办理地点已调整", user="坐席04")
-    kb.add_feedback(second.id, "outdated", user="坐席05")
-    kb.add_feedback(first.id, "wrong", note="电话号码不对", user="坐席06")
+        kb.feedback.log_search("search", "新能源车充电桩安装", 0, actor=Actor("坐席02", "agent"))
+    kb.feedback.log_search("suggest", "小区电梯坏了没人修", 3, actor=Actor("坐席03", "agent"))
+    kb.feedback.add(second.id, "outdated", note="办理地点已调整", actor=Actor("坐席04", "agent"))
+    kb.feedback.add(second.id, "outdated", actor=Actor("坐席05", "agent"))
+    kb.feedback.add(first.id, "wrong", note="电话号码不对", actor=Actor("坐席06", "agent"))
     return first.id, second.id
 
 
@@ -82,7 +83,7 @@ def main(argv: list[str]) -> int:
         first_id, _second_id = _seed(kb)
         tasks = TaskManager()
         engine = Engine.open(paths, kb, executor=tasks.background, sync=True)
-        ws = EditorWorkspace(kb, engine, tasks, "编辑李", run_schedule=False)
+        ws = EditorWorkspace(kb, engine, tasks, Actor("编辑李", "editor"), run_schedule=False)
         ws.resize(*SIZE)
         ws.show()
         _settle(app, tasks)
@@ -99,9 +100,9 @@ def main(argv: list[str]) -> int:
         _save(ws, out, "history")
 
         # A conflict: someone else saves while this editor has unsaved changes.
-        current = kb.get_entry(first_id)
-        kb.save_entry(replace(ed.draft_of(current), answer=current.answer + "（已核实）"), user="编辑王",
-                      entry_id=first_id, expected_revision=current.revision)
+        current = kb.entries.get(first_id)
+        kb.entries.save(replace(ed.draft_of(current), answer=current.answer + "（已核实）"),
+                        actor=Actor("编辑王", "editor"), entry_id=first_id, expected_revision=current.revision)
         ws.right_tabs.setCurrentWidget(ws.form)
         ws.form.request_save()
         _settle(app, tasks)

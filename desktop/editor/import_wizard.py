@@ -33,6 +33,7 @@ from desktop.editor.texts import error_text
 from desktop.style import themed_brush
 from desktop.tasks import Op, TaskManager
 from desktop.widgets.common import section_label
+from kb.actor import Actor
 from kb.errors import ImportRejected, KbError, RowError, StorageError
 from kb.exchange import (
     KIND_FIELDS,
@@ -68,9 +69,9 @@ class ImportWizard(QWidget):
     imported = Signal(object)  # ImportResult
     exported = Signal(str, int)  # path, records
 
-    def __init__(self, kb: KnowledgeBase, tasks: TaskManager, user: str, parent: QWidget | None = None) -> None:
+    def __init__(self, kb: KnowledgeBase, tasks: TaskManager, actor: Actor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.kb, self.tasks, self.user = kb, tasks, user
+        self.kb, self.tasks, self.actor = kb, tasks, actor
         self._checked: tuple[str, str] | None = None  # (path, kind) of the last clean dry run
         self._check_result: ImportResult | None = None  # its counts (a replace asks before deleting)
         self._rows: Rows | None = None  # rows of the file at ``_rows_path``, with in-place fixes
@@ -237,7 +238,7 @@ class ImportWizard(QWidget):
             self.summary.setText("请先选择文件")
             return
         wanted = str(self.kind.currentData() or "")
-        kb, user, replace = self.kb, self.user, self.replace.isChecked()
+        kb, actor, replace = self.kb, self.actor, self.replace.isChecked()
         edited = self._rows if self._rows_path == path else None
         notes = list(self._notes)
         sheet = self.sheet.currentText() or None
@@ -252,7 +253,7 @@ class ImportWizard(QWidget):
                 else:
                     check.rows, check.notes = edited, notes
                 check.kind = wanted or guess_kind(check.rows)
-                check.result = import_rows(kb, check.kind, check.rows, user=user, dry_run=True, replace=replace)
+                check.result = import_rows(kb, check.kind, check.rows, actor=actor, dry_run=True, replace=replace)
             except ImportRejected as exc:
                 check.errors = list(exc.errors)
             except KbError as exc:  # shown with the sheets found, so another sheet can be picked
@@ -335,7 +336,7 @@ class ImportWizard(QWidget):
         if self._checked is None:
             return
         path, kind = self._checked
-        kb, user, replace = self.kb, self.user, self.replace.isChecked()
+        kb, actor, replace = self.kb, self.actor, self.replace.isChecked()
         checked = self._check_result
         if replace and checked is not None and checked.deleted and not self._confirm_replace(kind, checked.deleted):
             self.summary.setText("已取消导入，知识库未做任何更改。")
@@ -345,7 +346,7 @@ class ImportWizard(QWidget):
 
         def work() -> ImportResult:  # exactly the rows that passed the check (with in-place fixes)
             data = rows if rows is not None else read_table(Path(path), sheet=sheet).rows
-            return import_rows(kb, kind, data, user=user, replace=replace)
+            return import_rows(kb, kind, data, actor=actor, replace=replace)
 
         self._busy(True)
         self.summary.setText("正在导入…")

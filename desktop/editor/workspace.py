@@ -30,6 +30,7 @@ from desktop.services import SearchEngine
 from desktop.tasks import Op, TaskManager
 from desktop.widgets.layout import ScrollPane, size_by_current_page
 from kb import editorial as ed
+from kb.actor import Actor
 from kb.dto import Changes, DepartmentView, EntryDraft, EntryVersionView, EntryView
 from kb.errors import ConflictError
 from kb.exchange import ImportResult
@@ -43,7 +44,7 @@ SEARCH_LIMIT = 300
 
 
 class EditorWorkspace(QWidget):
-    """The editor mode of the main window: ``EditorWorkspace(kb, engine, tasks, user)``.
+    """The editor mode of the main window: ``EditorWorkspace(kb, engine, tasks, actor)``.
 
     ``engine`` may be ``None`` while the index is still opening; pass it later
     with :meth:`set_engine`. Without an engine the search box matches text in
@@ -57,25 +58,25 @@ class EditorWorkspace(QWidget):
             ("Ctrl+Tab / Ctrl+Shift+Tab", "切换标签页：条目、知识缺口、导入导出 / 编辑、版本历史 / 名录与规则"),
             ("↑ ↓ Enter", "在条目列表中选择并打开"))
 
-    def __init__(self, kb: KnowledgeBase, engine: SearchEngine | None, tasks: TaskManager, user: str,
+    def __init__(self, kb: KnowledgeBase, engine: SearchEngine | None, tasks: TaskManager, actor: Actor,
                  parent: QWidget | None = None, *, today: date | None = None,
                  run_schedule: bool = True) -> None:
         super().__init__(parent)
         self.setObjectName("editorWorkspace")
-        self.kb, self.engine, self.tasks, self.user = kb, engine, tasks, user
+        self.kb, self.engine, self.tasks, self.actor = kb, engine, tasks, actor
         self.today = today
         self._pending_conflict: ed.Conflict | None = None
         self._open_after_list: int | None = None
 
         self.entries = EntryListPanel()
         self.gaps = GapsPanel()
-        self.importer = ImportWizard(kb, tasks, user)
+        self.importer = ImportWizard(kb, tasks, actor)
         self.left = QTabWidget()
         self.left.addTab(self.entries, "条目")
         self.left.addTab(self.gaps, "知识缺口")
         self.left.addTab(self.importer, "导入导出")
 
-        self.form = EntryForm(user, today=today)
+        self.form = EntryForm(actor.user_id, today=today)
         self.history = HistoryPanel()
         self.conflict = ConflictView()
         self.right_tabs = QTabWidget()
@@ -92,7 +93,7 @@ class EditorWorkspace(QWidget):
         splitter.setStretchFactor(1, 3)
         splitter.setSizes([620, 880])  # the table needs room for titles and hints
         # Second page: the department directory, routing rules, scripts and lexicons.
-        self.directory = DirectoryWorkspace(kb, engine, tasks, user, today=today)
+        self.directory = DirectoryWorkspace(kb, engine, tasks, actor, today=today)
         self.pages = QTabWidget()
         self.pages.setObjectName("editorPages")
         self.pages.addTab(splitter, "知识条目")
@@ -141,9 +142,10 @@ class EditorWorkspace(QWidget):
         self.engine = engine
         self.directory.set_engine(engine)
 
-    def set_user(self, user: str) -> None:
-        """The settings changed the user name: later saves are recorded under it."""
-        self.user = self.form.user = self.importer.user = self.directory.ctx.user = user
+    def set_actor(self, actor: Actor) -> None:
+        """The settings changed the user or role: later saves are recorded under it (and allowed by its role)."""
+        self.actor = self.importer.actor = self.directory.ctx.actor = actor
+        self.form.user = actor.user_id
 
     def _directory_changed(self, changes: Changes) -> None:
         """Departments or categories edited on the directory page: the entry form's pickers follow."""
@@ -182,7 +184,7 @@ class EditorWorkspace(QWidget):
         kb = self.kb
 
         def load() -> tuple[list[DepartmentView], list[str]]:
-            return kb.departments(), kb.categories()
+            return kb.directory.departments(), kb.entries.categories()
 
         self._read("editor-reference", load, self._set_reference)
         self.refresh_list()
@@ -220,7 +222,7 @@ class EditorWorkspace(QWidget):
 
     def refresh_gaps(self, days: int) -> None:
         kb = self.kb
-        now = kb.clock()
+        now = kb.store.clock()
         since = now - timedelta(days=days) if days else None
         self._read("editor-gaps", lambda: ed.knowledge_gaps(kb, since=since), self.gaps.set_gaps)
 
@@ -229,7 +231,7 @@ class EditorWorkspace(QWidget):
         kb = self.kb
 
         def load() -> tuple[EntryView, list[EntryVersionView]]:
-            return kb.get_entry(entry_id), kb.entry_history(entry_id)
+            return kb.entries.get(entry_id), kb.entries.history(entry_id)
 
         self._read("editor-entry", load, self._show_entry)
 
@@ -255,15 +257,15 @@ class EditorWorkspace(QWidget):
         self.open_entry(entry_id)
 
     def save(self, draft: EntryDraft) -> None:
-        kb, user = self.kb, self.user
+        kb, actor = self.kb, self.actor
         entry = self.form.entry
         entry_id = entry.id if entry else None
         expected = self.form.base_revision
 
         def work() -> tuple[EntryView, Changes, list[EntryVersionView]]:
-            view, changes = kb.save_entry(draft, user=user, entry_id=entry_id, expected_revision=expected)
+            view, changes = kb.entries.save(draft, actor=actor, entry_id=entry_id, expected_revision=expected)
             self._apply_index(changes)
-            return view, changes, kb.entry_history(view.id)
+            return view, changes, kb.entries.history(view.id)
 
         def failed(exc: BaseException) -> None:
             if isinstance(exc, ConflictError) and entry_id is not None and expected is not None:
@@ -285,28 +287,29 @@ class EditorWorkspace(QWidget):
     def transition(self, to_status: str) -> None:
         expected = self.form.base_revision
         label = ed.ACTION_LABELS.get(to_status, to_status)
-        self._entry_write(lambda kb, eid, user: kb.transition(eid, to_status, user=user, expected_revision=expected),
-                          lambda view: f"{view.external_id} 已{label}", on_error=self.form.show_error)
+        self._entry_write(
+            lambda kb, eid, actor: kb.entries.transition(eid, to_status, actor=actor, expected_revision=expected),
+            lambda view: f"{view.external_id} 已{label}", on_error=self.form.show_error)
 
     def rollback(self, revision: int) -> None:
         expected = self.history.current_revision
         self._entry_write(
-            lambda kb, eid, user: kb.rollback_entry(eid, revision, user=user, expected_revision=expected),
+            lambda kb, eid, actor: kb.entries.rollback(eid, revision, actor=actor, expected_revision=expected),
             lambda view: f"已回滚到第 {revision} 版，保存为第 {view.revision} 版")
 
-    def _entry_write(self, op: Callable[[KnowledgeBase, int, str], tuple[EntryView, Changes]],
+    def _entry_write(self, op: Callable[[KnowledgeBase, int, Actor], tuple[EntryView, Changes]],
                      message: Callable[[EntryView], str],
                      on_error: Callable[[BaseException], None] | None = None) -> None:
         """A write to the open entry (on the write queue), then the form and history reload."""
         entry = self.form.entry
         if entry is None:
             return
-        kb, user = self.kb, self.user
+        kb, actor = self.kb, self.actor
 
         def work() -> tuple[EntryView, Changes, list[EntryVersionView]]:
-            view, changes = op(kb, entry.id, user)
+            view, changes = op(kb, entry.id, actor)
             self._apply_index(changes)
-            return view, changes, kb.entry_history(entry.id)
+            return view, changes, kb.entries.history(entry.id)
 
         def done(result: tuple[EntryView, Changes, list[EntryVersionView]]) -> None:
             view, changes, versions = result
@@ -346,13 +349,13 @@ class EditorWorkspace(QWidget):
                 names = "、".join(ed.FIELD_LABELS.get(f, f) for f in conflict.conflicting)
                 self.form.error.setText(f"已合并；{names} 两人都改过，当前为你的内容，请核对后保存")
             return
-        kb, user = self.kb, self.user
+        kb, actor = self.kb, self.actor
         pick: Any = choice
 
         def work() -> tuple[EntryView, Changes, list[EntryVersionView]]:
-            view, changes = ed.resolve_conflict(kb, conflict, pick, user=user)
+            view, changes = ed.resolve_conflict(kb, conflict, pick, actor=actor)
             self._apply_index(changes)
-            return view, changes, kb.entry_history(view.id)
+            return view, changes, kb.entries.history(view.id)
 
         def failed(exc: BaseException) -> None:
             if isinstance(exc, ConflictError):  # saved again meanwhile: show the newest state
@@ -373,14 +376,14 @@ class EditorWorkspace(QWidget):
 
     # ------------------------------------------------------------ gaps, import, schedule
     def resolve_feedback(self, entry_id: int) -> None:
-        kb, user = self.kb, self.user
+        kb, actor = self.kb, self.actor
 
         def done(n: int) -> None:
             self.status.setText(f"已将 {n} 条反馈标记为已处理")
             self.gaps.request_refresh()
             self.refresh_list()
 
-        self._write(lambda: ed.resolve_feedback(kb, entry_id, user=user), done)
+        self._write(lambda: kb.feedback.resolve(entry_id, actor=actor), done)
 
     def _imported(self, result: ImportResult) -> None:
         def work() -> Changes:
@@ -395,7 +398,8 @@ class EditorWorkspace(QWidget):
         kb = self.kb
 
         def work() -> Changes:
-            changes = kb.publish_due() | ed.expire_due(kb, self.today)
+            system = Actor.system()  # scheduled jobs act as the system
+            changes = kb.entries.publish_due(actor=system) | kb.entries.expire_due(actor=system, today=self.today)
             self._apply_index(changes)
             return changes
 

@@ -22,12 +22,13 @@ from desktop.services import Services
 from desktop.tasks import TaskManager
 from indexer import analysis
 from indexer.engine import Engine
+from kb.actor import Actor
 from kb.dto import WorkOrderDraft
 from kb.exchange import import_rows
 from kb.paths import AppPaths
 from kb.service import KnowledgeBase
 from kb.settings import Settings
-from tests.helpers import InlineExecutor
+from tests.helpers import InlineExecutor, agent, editor
 
 REPEAT_PHONE = "13800138000"
 
@@ -90,17 +91,17 @@ def type_text(widget: QWidget, text: str) -> None:
 
 
 def seed(kb: KnowledgeBase) -> None:
-    import_rows(kb, "departments", list(enumerate(DEPARTMENTS, 2)), user="seed")
-    import_rows(kb, "entries", list(enumerate(ENTRIES, 2)), user="seed")
-    import_rows(kb, "rules", list(enumerate(RULES, 2)), user="seed")
-    import_rows(kb, "scripts", list(enumerate(SCRIPTS, 2)), user="seed")
+    import_rows(kb, "departments", list(enumerate(DEPARTMENTS, 2)), actor=Actor.system("seed"))
+    import_rows(kb, "entries", list(enumerate(ENTRIES, 2)), actor=Actor.system("seed"))
+    import_rows(kb, "rules", list(enumerate(RULES, 2)), actor=Actor.system("seed"))
+    import_rows(kb, "scripts", list(enumerate(SCRIPTS, 2)), actor=Actor.system("seed"))
     # A small lexicon of our own: the shipped one is edited by the knowledge team and tested by them.
-    kb.set_alert_records(ALERT_TERMS, ALERT_KINDS, user="seed")
-    kb.set_places(PLACES, user="seed")
-    kb.save_work_order(WorkOrderDraft(
+    kb.lexicons.set_alert_records(ALERT_TERMS, ALERT_KINDS, actor=editor("seed"))
+    kb.lexicons.set_places(PLACES, actor=editor("seed"))
+    kb.work_orders.save(WorkOrderDraft(
         id="00000000-0000-4000-8000-000000000001", received_at=datetime.now().replace(microsecond=0)
         - timedelta(days=3), text="暖气一直不热，屋里只有十四度", phone=REPEAT_PHONE, request_type="complaint",
-        handling="dispatched", department="D-RL", due_at=datetime.now() + timedelta(days=4)), user="seed")
+        handling="dispatched", department="D-RL", due_at=datetime.now() + timedelta(days=4)), actor=agent("seed"))
 
 
 @pytest.fixture(scope="session")

@@ -51,7 +51,7 @@ def test_autosave_on_focus_change_then_restore_in_next_run(qtbot: object, window
     with qtbot.waitSignal(second.saved, timeout=3000):  # type: ignore[attr-defined]
         second.save()
     wait_idle(qtbot, tasks)
-    assert env.kb.get_work_order(draft_id).text == "小区门口的路灯坏了三天"
+    assert env.kb.work_orders.get(draft_id).text == "小区门口的路灯坏了三天"
     assert not second.drafts.path.exists()
 
 
@@ -96,23 +96,23 @@ def test_unreachable_database_keeps_the_work_order_in_the_outbox(qtbot: object, 
     w = window
     w.new_call()
     w.call_form.text.setPlainText("咨询社保卡补办")
-    real_save = env.kb.save_work_order
+    real_save = env.kb.work_orders.save
 
     def locked(*_a: object, **_k: object) -> object:
         raise StorageError("database is locked")
 
-    monkeypatch.setattr(env.kb, "save_work_order", locked)  # type: ignore[attr-defined]
+    monkeypatch.setattr(env.kb.work_orders, "save", locked)  # type: ignore[attr-defined]
     w.save()
     wait_idle(qtbot, tasks)
     assert len(Outbox(env.paths.drafts_dir)) == 1
     assert w.status.outbox.isVisible()
     assert "被占用" in w.status.currentMessage()
 
-    monkeypatch.setattr(env.kb, "save_work_order", real_save)  # type: ignore[attr-defined]
+    monkeypatch.setattr(env.kb.work_orders, "save", real_save)  # type: ignore[attr-defined]
     w.retry_outbox()
     wait_idle(qtbot, tasks)
     assert len(Outbox(env.paths.drafts_dir)) == 0
-    assert env.kb.get_work_order(w.draft.id).text == "咨询社保卡补办"
+    assert env.kb.work_orders.get(w.draft.id).text == "咨询社保卡补办"
     assert w.status.outbox.isHidden()
 
 

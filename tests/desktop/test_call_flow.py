@@ -62,7 +62,7 @@ def test_heating_complaint_from_repeat_caller(qtbot: object, window: MainWindow,
 
     with qtbot.waitSignal(w.saved, timeout=3000) as saved:  # type: ignore[attr-defined]
         key(qtbot, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
-    order = env.kb.get_work_order(saved.args[0].id)
+    order = env.kb.work_orders.get(saved.args[0].id)
     assert order.text == "我家暖气不热，屋里才十五度"
     assert order.caller_name == "王女士"
     assert order.request_type == "complaint"
@@ -71,7 +71,7 @@ def test_heating_complaint_from_repeat_caller(qtbot: object, window: MainWindow,
     assert order.entry_external_id == "E-HEAT"
     assert order.due_at is not None and order.due_at == w.call_form.due_at
     assert order.phone.endswith(REPEAT_PHONE)
-    assert len(env.kb.work_orders_by_phone(REPEAT_PHONE)) == 2
+    assert len(env.kb.work_orders.by_phone(REPEAT_PHONE)) == 2
     wait_idle(qtbot, tasks)
     assert not w.drafts.path.exists()
 
@@ -81,7 +81,7 @@ def test_heating_complaint_from_repeat_caller(qtbot: object, window: MainWindow,
     key(qtbot, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
     wait_idle(qtbot, tasks)
     assert "已保存" in w.status.currentMessage()
-    assert len(env.kb.work_orders_by_phone(REPEAT_PHONE)) == 2
+    assert len(env.kb.work_orders.by_phone(REPEAT_PHONE)) == 2
 
 
 def test_emergency_alert_appears_within_the_keystroke(qtbot: object, window: MainWindow) -> None:
@@ -141,7 +141,7 @@ def test_feedback_goes_to_the_editors_queue(qtbot: object, window: MainWindow, e
     w.answer_view.note.setText("标准已调整")
     w.answer_view.feedback_buttons["outdated"].click()
     wait_idle(qtbot, tasks)
-    with env.kb.session() as s:
+    with env.kb.store.session() as s:
         fb = s.scalars(select(m.Feedback)).one()
         assert (fb.kind, fb.note, fb.query, fb.by) == ("outdated", "标准已调整", "暖气费", "测试坐席")
         assert fb.entry_id == w.answer_view.entry.id  # type: ignore[union-attr]

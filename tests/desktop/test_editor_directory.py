@@ -21,6 +21,7 @@ from kb.dto import Changes
 from kb.sample import read_jsonl, read_synonyms
 from tests.desktop.conftest import Env
 from tests.desktop.conftest import wait_idle as _wait_idle
+from tests.helpers import editor
 
 TODAY = date(2026, 11, 28)
 
@@ -38,7 +39,7 @@ def click(qtbot: QtBot, button: Any) -> None:
 
 @pytest.fixture
 def ws(qtbot: QtBot, env: Env, tasks: TaskManager) -> Iterator[DirectoryWorkspace]:
-    w = DirectoryWorkspace(env.kb, env.engine, tasks, "编辑甲", today=TODAY)
+    w = DirectoryWorkspace(env.kb, env.engine, tasks, editor("编辑甲"), today=TODAY)
     qtbot.addWidget(w)
     w.resize(1400, 860)
     wait_idle(qtbot, tasks)
@@ -62,7 +63,7 @@ def test_save_department_lands_in_kb(qtbot: QtBot, ws: DirectoryWorkspace, env: 
     click(qtbot, tab.new_button)
     click(qtbot, tab.save_button)  # no name: refused inline, nothing written
     wait_idle(qtbot, ws.ctx.tasks)
-    assert tab.error.text() == "名称：名称不能为空" and len(env.kb.departments()) == 4
+    assert tab.error.text() == "名称：名称不能为空" and len(env.kb.directory.departments()) == 4
 
     tab.name.setText("朝阳区园林绿化局")
     tab.level.setCurrentIndex(tab.level.findData("district"))
@@ -76,7 +77,7 @@ def test_save_department_lands_in_kb(qtbot: QtBot, ws: DirectoryWorkspace, env: 
         click(qtbot, tab.save_button)
     wait_idle(qtbot, ws.ctx.tasks)
     assert isinstance(blocker.args[0], Changes) and blocker.args[0].departments
-    d = env.kb.get_department("朝阳区园林绿化局")
+    d = env.kb.directory.get_department("朝阳区园林绿化局")
     assert (d.level, d.district, d.parent_external_id, d.phone, d.duties, d.last_verified) == (
         "district", "朝阳区", "D-CY", "010-65000000", "树木修剪、绿地养护", date(2026, 11, 1))
     assert d.external_id.startswith("D-") and "已保存" in tab.status.text()
@@ -86,15 +87,18 @@ def test_save_department_lands_in_kb(qtbot: QtBot, ws: DirectoryWorkspace, env: 
     tab.last_verified.setText("2026-13-01")  # a bad date is the service's error, shown on the form
     click(qtbot, tab.save_button)
     wait_idle(qtbot, ws.ctx.tasks)
-    assert tab.error.text().startswith("最近核实：") and env.kb.get_department(d.id).last_verified == date(2026, 11, 1)
+    assert tab.error.text().startswith("最近核实：")
+    assert env.kb.directory.get_department(d.id).last_verified == date(2026, 11, 1)
 
 
 def test_stale_departments_flagged_and_verified(qtbot: QtBot, env: Env, tasks: TaskManager) -> None:
-    rsj = department_record(env.kb.get_department("D-RSJ"))
-    env.kb.save_department({**rsj, "last_verified": (TODAY - timedelta(days=10)).isoformat()}, user="t")
-    rl = department_record(env.kb.get_department("D-RL"))
-    env.kb.save_department({**rl, "last_verified": (TODAY - timedelta(days=200)).isoformat()}, user="t")
-    ws = DirectoryWorkspace(env.kb, env.engine, tasks, "编辑甲", today=TODAY)
+    rsj = department_record(env.kb.directory.get_department("D-RSJ"))
+    env.kb.directory.save_department({**rsj, "last_verified": (TODAY - timedelta(days=10)).isoformat()},
+                                     actor=editor("t"))
+    rl = department_record(env.kb.directory.get_department("D-RL"))
+    env.kb.directory.save_department({**rl, "last_verified": (TODAY - timedelta(days=200)).isoformat()},
+                                     actor=editor("t"))
+    ws = DirectoryWorkspace(env.kb, env.engine, tasks, editor("编辑甲"), today=TODAY)
     qtbot.addWidget(ws)
     wait_idle(qtbot, tasks)
     tab = ws.departments
@@ -108,9 +112,9 @@ def test_stale_departments_flagged_and_verified(qtbot: QtBot, env: Env, tasks: T
     assert "待核实" in tab.stale.text() and "200 天" in tab.stale.text()
     click(qtbot, tab.verified_button)
     wait_idle(qtbot, tasks)
-    assert env.kb.get_department("D-RL").last_verified == TODAY
+    assert env.kb.directory.get_department("D-RL").last_verified == TODAY
     assert set(tab.stale_rows()) == {"D-CY", "D-CGW"} and tab.stale.text() == ""
-    assert env.kb.get_department("D-RL").phone == "96069"  # the rest of the record is untouched
+    assert env.kb.directory.get_department("D-RL").phone == "96069"  # the rest of the record is untouched
 
 
 def test_deactivated_department_hidden_and_marked_for_rules(qtbot: QtBot, ws: DirectoryWorkspace, env: Env) -> None:
@@ -120,10 +124,11 @@ def test_deactivated_department_hidden_and_marked_for_rules(qtbot: QtBot, ws: Di
     tab = ws.departments
     select(qtbot, tab.table, "D-CGW", ws.ctx.tasks)
     click(qtbot, tab.deactivate_button)
-    assert tab.deactivate_button.text() == "再点一次确认停用" and env.kb.get_department("D-CGW").active
+    assert tab.deactivate_button.text() == "再点一次确认停用" and env.kb.directory.get_department("D-CGW").active
     click(qtbot, tab.deactivate_button)
     wait_idle(qtbot, ws.ctx.tasks)
-    assert not env.kb.get_department("D-CGW").active and env.kb.get_department("D-CGW").phone == "010-65001234"
+    cgw = env.kb.directory.get_department("D-CGW")
+    assert not cgw.active and cgw.phone == "010-65001234"
     assert tab.current is not None and tab.current.external_id == "D-CGW" and tab.deactivate_button.text() == "启用"
     row = next(r for r in range(tab.table.rowCount()) if tab.table.item(r, 0).text() == "D-CGW")
     assert tab.table.isRowHidden(row)
@@ -137,14 +142,14 @@ def test_new_record_with_a_used_id_is_refused(qtbot: QtBot, ws: DirectoryWorkspa
     ws.show_tab(ws.scripts)
     wait_idle(qtbot, ws.ctx.tasks)
     tab = ws.scripts
-    before = env.kb.scripts()
+    before = env.kb.directory.scripts()
     click(qtbot, tab.new_button)
     tab.external_id.setText("S-HELLO")
     tab.script_title.setText("另一条开头语")
     tab.body.setPlainText("您好")
     click(qtbot, tab.save_button)
     wait_idle(qtbot, ws.ctx.tasks)
-    assert "编号 S-HELLO 已被使用" in tab.error.text() and env.kb.scripts() == before
+    assert "编号 S-HELLO 已被使用" in tab.error.text() and env.kb.directory.scripts() == before
 
 
 # ----------------------------------------------------------------- rules
@@ -163,7 +168,7 @@ def test_routing_rule_saved_and_deleted(qtbot: QtBot, ws: DirectoryWorkspace, en
     tab.note.setPlainText("社保卡业务派市人力社保局")
     click(qtbot, tab.save_button)
     wait_idle(qtbot, ws.ctx.tasks)
-    rules = {r.department_external_id: r for r in env.kb.routing_rules()}
+    rules = {r.department_external_id: r for r in env.kb.directory.routing_rules()}
     new = rules["D-RSJ"]
     assert (new.keywords, new.category, new.priority, new.note) == (
         ("社保卡", "补办", "挂失"), "社会保障/社保卡", 90, "社保卡业务派市人力社保局")
@@ -171,10 +176,10 @@ def test_routing_rule_saved_and_deleted(qtbot: QtBot, ws: DirectoryWorkspace, en
     assert tab.current is not None and tab.current.external_id == new.external_id
 
     click(qtbot, tab.delete_button)
-    assert tab.delete_button.text() == "再点一次确认删除" and len(env.kb.routing_rules()) == 2
+    assert tab.delete_button.text() == "再点一次确认删除" and len(env.kb.directory.routing_rules()) == 2
     click(qtbot, tab.delete_button)
     wait_idle(qtbot, ws.ctx.tasks)
-    assert [r.external_id for r in env.kb.routing_rules()] == ["R-HEAT"] and tab.table.rowCount() == 1
+    assert [r.external_id for r in env.kb.directory.routing_rules()] == ["R-HEAT"] and tab.table.rowCount() == 1
 
 
 # ----------------------------------------------------------------- scripts
@@ -198,13 +203,13 @@ def test_script_preview_and_save(qtbot: QtBot, ws: DirectoryWorkspace, env: Env)
 
     click(qtbot, tab.save_button)
     wait_idle(qtbot, ws.ctx.tasks)
-    saved = [s for s in env.kb.scripts() if s.title == "派单告知（测试）"]
+    saved = [s for s in env.kb.directory.scripts() if s.title == "派单告知（测试）"]
     assert len(saved) == 1 and saved[0].kind == "dispatch" and saved[0].body.startswith("{caller_name}您好")
     assert tab.current is not None and tab.current.external_id == saved[0].external_id
     click(qtbot, tab.delete_button)
     click(qtbot, tab.delete_button)
     wait_idle(qtbot, ws.ctx.tasks)
-    assert [s.external_id for s in env.kb.scripts()] == ["S-HELLO"]
+    assert [s.external_id for s in env.kb.directory.scripts()] == ["S-HELLO"]
 
 
 # ----------------------------------------------------------------- synonyms
@@ -212,16 +217,16 @@ def test_synonyms_round_trip(qtbot: QtBot, ws: DirectoryWorkspace, env: Env, tmp
     ws.show_tab(ws.synonyms)
     wait_idle(qtbot, ws.ctx.tasks)
     tab = ws.synonyms
-    before = env.kb.synonyms()
+    before = env.kb.lexicons.synonyms()
     tab.table.add_row(["低保", "最低生活保障"])
     assert tab.dirty and "未保存" in tab.dirty_label.text()
     tab.table.add_row(["只有一列", ""])
     click(qtbot, tab.save_button)
-    assert "两列都要填" in tab.error.text() and env.kb.synonyms() == before  # nothing saved
+    assert "两列都要填" in tab.error.text() and env.kb.lexicons.synonyms() == before  # nothing saved
     tab.table.removeRow(tab.table.rowCount() - 1)
     click(qtbot, tab.save_button)
     wait_idle(qtbot, ws.ctx.tasks)
-    assert env.kb.synonyms()["低保"] == ["最低生活保障"] and not tab.dirty
+    assert env.kb.lexicons.synonyms()["低保"] == ["最低生活保障"] and not tab.dirty
 
     out = tmp_path / "synonyms.tsv"
     tab.export_to(out)
@@ -231,13 +236,13 @@ def test_synonyms_round_trip(qtbot: QtBot, ws: DirectoryWorkspace, env: Env, tmp
     src = tmp_path / "new.tsv"
     src.write_text("# 注释\n医保卡\t社会保障卡\n公租房\t公共租赁住房\n", encoding="utf-8")
     tab.import_from(src, replace=True)
-    assert tab.dirty and tab.table.rowCount() == 2 and "低保" in env.kb.synonyms()  # loaded, not yet saved
+    assert tab.dirty and tab.table.rowCount() == 2 and "低保" in env.kb.lexicons.synonyms()  # loaded, not yet saved
     tab.try_input.setText("公租房怎么申请")
     tab.run_try()
     assert "公共租赁住房" in tab.try_result.toPlainText()
     click(qtbot, tab.save_button)
     wait_idle(qtbot, ws.ctx.tasks)
-    assert env.kb.synonyms() == {"医保卡": ["社会保障卡"], "公租房": ["公共租赁住房"]}
+    assert env.kb.lexicons.synonyms() == {"医保卡": ["社会保障卡"], "公租房": ["公共租赁住房"]}
 
 
 # ----------------------------------------------------------------- alert lexicon
@@ -246,7 +251,7 @@ def test_bad_alert_pattern_shows_inline_error_and_saves_nothing(qtbot: QtBot, ws
     ws.show_tab(ws.alerts)
     wait_idle(qtbot, ws.ctx.tasks)
     tab = ws.alerts
-    before = env.kb.alert_records()
+    before = env.kb.lexicons.alert_records()
     assert tab.table.rowCount() == 3 and tab.kinds.rowCount() == 2
     row = next(r for r in range(tab.table.rowCount()) if tab.table.cell_text(r, 1) == "着火")
     tab.table.item(row, 1).setText("(着火|起火")  # live check as the editor types
@@ -257,7 +262,7 @@ def test_bad_alert_pattern_shows_inline_error_and_saves_nothing(qtbot: QtBot, ws
     click(qtbot, tab.save_button)
     wait_idle(qtbot, ws.ctx.tasks)
     assert "括号" in tab.error.text() and "未保存" in tab.error.text()
-    assert env.kb.alert_records() == before
+    assert env.kb.lexicons.alert_records() == before
 
     tab.table.item(row, 1).setText("(着火|起火)")
     assert tab.error.text() == ""
@@ -265,15 +270,15 @@ def test_bad_alert_pattern_shows_inline_error_and_saves_nothing(qtbot: QtBot, ws
     assert "火警" in tab.try_result.toPlainText()
     tab.kinds.item(0, 3).setText("很高")  # severity must be an integer
     click(qtbot, tab.save_button)
-    assert "严重度应为整数" in tab.error.text() and env.kb.alert_records() == before
+    assert "严重度应为整数" in tab.error.text() and env.kb.lexicons.alert_records() == before
     tab.kinds.item(0, 3).setText("100")
     tab.table.item(row, 0).setText("flood")  # a kind that does not exist: the lexicon's own check
     click(qtbot, tab.save_button)
-    assert "未知的提醒类型" in tab.error.text() and env.kb.alert_records() == before
+    assert "未知的提醒类型" in tab.error.text() and env.kb.lexicons.alert_records() == before
     tab.table.item(row, 0).setText("fire")
     click(qtbot, tab.save_button)
     wait_idle(qtbot, ws.ctx.tasks)
-    assert "(着火|起火)" in [t["pattern"] for t in env.kb.alert_records()[0]]
+    assert "(着火|起火)" in [t["pattern"] for t in env.kb.lexicons.alert_records()[0]]
     assert [a.kind for a in env.engine.alerts("厨房起火了")] == ["fire"]  # the engine reloaded the lexicon
 
     tab.export_to(tmp_path)
@@ -313,7 +318,7 @@ def test_example_sentences_checked_filtered_and_explained(qtbot: QtBot, ws: Dire
     assert "火警" in shown_text and "例句判断（8 句学得" in shown_text
     click(qtbot, tab.save_button)
     wait_idle(qtbot, ws.ctx.tasks)
-    terms, _kinds = env.kb.alert_records()
+    terms, _kinds = env.kb.lexicons.alert_records()
     assert sum(t["polarity"] == "example" for t in terms) == len(fire)
     assert [a.kind for a in env.engine.alerts("隔壁窗户冒黑烟")] == ["fire"]
 
@@ -339,21 +344,21 @@ class SlowEngine:
 def test_dictionary_change_rebuilds_index_in_background(qtbot: QtBot, env: Env, tasks: TaskManager,
                                                         tmp_path: Path) -> None:
     engine = SlowEngine(env.engine)
-    ws = DirectoryWorkspace(env.kb, engine, tasks, "编辑甲", today=TODAY)  # type: ignore[arg-type]
+    ws = DirectoryWorkspace(env.kb, engine, tasks, editor("编辑甲"), today=TODAY)  # type: ignore[arg-type]
     qtbot.addWidget(ws)
     ws.show_tab(ws.dictionary)
     wait_idle(qtbot, tasks)
     tab = ws.dictionary
     tab.table.add_row(["回音测 试词", "abc", ""])
     click(qtbot, tab.save_button)
-    assert "不能含空格" in tab.error.text() and env.kb.dict_words() == []
+    assert "不能含空格" in tab.error.text() and env.kb.lexicons.dict_words() == []
     tab.table.removeRow(0)
     tab.table.add_row(["回音专用测试词", "5000", "nz"])
     click(qtbot, tab.save_button)
 
     qtbot.waitUntil(lambda: bool(engine.calls), timeout=5000)
     qtbot.waitUntil(lambda: "正在后台重建" in tab.status.text(), timeout=5000)
-    assert tab.rebuilding and env.kb.dict_words() == [("回音专用测试词", 5000, "nz")]
+    assert tab.rebuilding and env.kb.lexicons.dict_words() == [("回音专用测试词", 5000, "nz")]
     changes, thread = engine.calls[0]
     assert changes.dictionary and thread.startswith("huiyin-write")
     ws.show_tab(ws.synonyms)  # the window keeps working (reads) while the rebuild holds the write worker
@@ -385,16 +390,16 @@ def test_places_try_and_bad_row(qtbot: QtBot, ws: DirectoryWorkspace, env: Env) 
     tab.try_input.setText("三里屯附近晚上施工")
     tab.run_try()
     assert "朝阳区" in tab.try_result.toPlainText() and "三里屯街道" in tab.try_result.toPlainText()
-    before = env.kb.places()
+    before = env.kb.lexicons.places()
     tab.table.add_row(["海", "", ""])
     click(qtbot, tab.save_button)
-    assert "太短" in tab.error.text() and env.kb.places() == before
+    assert "太短" in tab.error.text() and env.kb.lexicons.places() == before
     tab.table.item(tab.table.rowCount() - 1, 0).setText("西城区")
     tab.table.item(tab.table.rowCount() - 1, 1).setText("金融街街道")
     tab.table.item(tab.table.rowCount() - 1, 2).setText("金融街")
     click(qtbot, tab.save_button)
     wait_idle(qtbot, ws.ctx.tasks)
-    assert {"district": "西城区", "street": "金融街街道", "aliases": ["金融街"]} in env.kb.places()
+    assert {"district": "西城区", "street": "金融街街道", "aliases": ["金融街"]} in env.kb.lexicons.places()
     assert env.engine.locate("金融街那边").district == "西城区"
 
 
@@ -410,7 +415,7 @@ def test_department_import_uses_the_wizard_preset(qtbot: QtBot, ws: DirectoryWor
     assert wizard.confirm.isEnabled(), wizard.summary.text()
     click(qtbot, wizard.confirm)
     wait_idle(qtbot, ws.ctx.tasks)
-    assert env.kb.get_department("D-HD").phone == "010-88480000"
+    assert env.kb.directory.get_department("D-HD").phone == "010-88480000"
     assert "D-HD" in [d.external_id for d in ws.departments.rows] and "导入完成" in ws.departments.status.text()
     assert ws.departments.import_dialog is not None
     ws.departments.import_dialog.close()

@@ -15,12 +15,14 @@ from desktop.editor import EditorWorkspace
 from desktop.editor.import_wizard import ImportWizard
 from desktop.tasks import TaskManager
 from kb import editorial as ed
+from kb.actor import Actor
 from tests.desktop.conftest import Env, wait_idle
+from tests.helpers import agent, editor
 
 
 @pytest.fixture
 def ws(qtbot: QtBot, env: Env, tasks: TaskManager) -> Iterator[EditorWorkspace]:
-    w = EditorWorkspace(env.kb, env.engine, tasks, "编辑甲", run_schedule=False)
+    w = EditorWorkspace(env.kb, env.engine, tasks, editor("编辑甲"), run_schedule=False)
     qtbot.addWidget(w)
     w.resize(1400, 800)
     wait_idle(qtbot, tasks)
@@ -58,7 +60,7 @@ def test_edit_save_creates_version_and_updates_index(qtbot: QtBot, ws: EditorWor
     assert ws.form.entry is not None and ws.form.entry.revision == 2 and not ws.form.dirty
     assert ws.history.list.count() == 2 and "北京通APP" in ws.history.right.toPlainText()
     assert "第 2 版" in ws.status.text()
-    assert env.kb.get_entry("E-SBK").updated_by == "编辑甲"
+    assert env.kb.entries.get("E-SBK").updated_by == "编辑甲"
     hits = env.engine.search("北京通", audience="editor")
     assert hits and hits[0].external_id == "E-SBK"
 
@@ -79,22 +81,22 @@ def test_new_entry_and_workflow(qtbot: QtBot, ws: EditorWorkspace, env: Env) -> 
     ws.transition("published")  # even if asked directly, the service refuses
     wait_idle(qtbot, ws.tasks)
     assert "审核人" in ws.form.error.text()
-    reviewer = EditorWorkspace(env.kb, env.engine, ws.tasks, "审核乙", run_schedule=False)
+    reviewer = EditorWorkspace(env.kb, env.engine, ws.tasks, Actor("审核乙", "reviewer"), run_schedule=False)
     qtbot.addWidget(reviewer)
     wait_idle(qtbot, ws.tasks)
     reviewer.open_entry(e.id)
     wait_idle(qtbot, ws.tasks)
     qtbot.mouseClick(reviewer.form.transition_buttons["published"], Qt.MouseButton.LeftButton)
     wait_idle(qtbot, ws.tasks)
-    assert env.kb.get_entry(e.id).status == "published" and env.kb.get_entry(e.id).reviewed_by == "审核乙"
+    assert env.kb.entries.get(e.id).status == "published" and env.kb.entries.get(e.id).reviewed_by == "审核乙"
     assert [h.id for h in env.engine.search("居住证")][:1] == [e.id]  # agents find it now
 
 
 def test_second_editor_gets_conflict_and_merges(qtbot: QtBot, ws: EditorWorkspace, env: Env) -> None:
     open_by_ext(qtbot, ws, "E-SBK")
-    e = env.kb.get_entry("E-SBK")
-    env.kb.save_entry(replace(ed.draft_of(e), answer=e.answer + "（另一位编辑补充）"), user="编辑丙",
-                      entry_id=e.id, expected_revision=e.revision)
+    e = env.kb.entries.get("E-SBK")
+    env.kb.entries.save(replace(ed.draft_of(e), answer=e.answer + "（另一位编辑补充）"), actor=editor("编辑丙"),
+                        entry_id=e.id, expected_revision=e.revision)
     ws.form.title.setText("社保卡丢了怎么补办")
     ws.form.request_save()
     wait_idle(qtbot, ws.tasks)
@@ -106,31 +108,31 @@ def test_second_editor_gets_conflict_and_merges(qtbot: QtBot, ws: EditorWorkspac
     assert ws.form.title.text() == "社保卡丢了怎么补办" and "另一位编辑补充" in ws.form.answer.toPlainText()
     ws.form.request_save()
     wait_idle(qtbot, ws.tasks)
-    saved = env.kb.get_entry("E-SBK")
+    saved = env.kb.entries.get("E-SBK")
     assert saved.revision == 3 and saved.title == "社保卡丢了怎么补办" and "另一位编辑补充" in saved.answer
 
 
 def test_conflict_keep_theirs_and_keep_mine(qtbot: QtBot, ws: EditorWorkspace, env: Env) -> None:
     open_by_ext(qtbot, ws, "E-SBK")
-    e = env.kb.get_entry("E-SBK")
-    env.kb.save_entry(replace(ed.draft_of(e), answer="丙的口径"), user="编辑丙", entry_id=e.id)
+    e = env.kb.entries.get("E-SBK")
+    env.kb.entries.save(replace(ed.draft_of(e), answer="丙的口径"), actor=editor("编辑丙"), entry_id=e.id)
     ws.form.answer.setPlainText("甲的口径")
     ws.form.request_save()
     wait_idle(qtbot, ws.tasks)
     qtbot.mouseClick(ws.conflict.keep_theirs, Qt.MouseButton.LeftButton)
     wait_idle(qtbot, ws.tasks)
-    assert env.kb.get_entry("E-SBK").answer == "丙的口径" and ws.form.answer.toPlainText() == "丙的口径"
+    assert env.kb.entries.get("E-SBK").answer == "丙的口径" and ws.form.answer.toPlainText() == "丙的口径"
     assert "审计日志" in ws.status.text()
     # and again, this time keeping mine
-    env.kb.save_entry(replace(ed.draft_of(env.kb.get_entry("E-SBK")), answer="丙的第二版"), user="编辑丙",
-                      entry_id=e.id)
+    env.kb.entries.save(replace(ed.draft_of(env.kb.entries.get("E-SBK")), answer="丙的第二版"), actor=editor("编辑丙"),
+                        entry_id=e.id)
     ws.form.answer.setPlainText("甲的口径")
     ws.form.request_save()
     wait_idle(qtbot, ws.tasks)
     qtbot.mouseClick(ws.conflict.keep_mine, Qt.MouseButton.LeftButton)
     wait_idle(qtbot, ws.tasks)
-    assert env.kb.get_entry("E-SBK").answer == "甲的口径"
-    answers = [v.snapshot["answer"] for v in env.kb.entry_history(e.id)]
+    assert env.kb.entries.get("E-SBK").answer == "甲的口径"
+    answers = [v.snapshot["answer"] for v in env.kb.entries.history(e.id)]
     assert "丙的口径" in answers and "丙的第二版" in answers  # nothing lost
 
 
@@ -143,16 +145,16 @@ def test_rollback_from_history(qtbot: QtBot, ws: EditorWorkspace, env: Env) -> N
     ws.history.select_revision(1)
     qtbot.mouseClick(ws.history.rollback_button, Qt.MouseButton.LeftButton)
     wait_idle(qtbot, ws.tasks)
-    e = env.kb.get_entry("E-HEATFEE")
+    e = env.kb.entries.get("E-HEATFEE")
     assert e.answer == original and e.revision == 3 and e.status == "published"
     assert ws.history.list.count() == 3 and "回滚" in ws.history.list.item(0).text()
 
 
 def test_knowledge_gaps_to_new_entry_and_flag_resolution(qtbot: QtBot, ws: EditorWorkspace, env: Env) -> None:
     for _ in range(3):
-        env.kb.log_search("search", "共享单车乱停", 0, user="坐席")
-    sbk = env.kb.get_entry("E-SBK")
-    env.kb.add_feedback(sbk.id, "outdated", note="网点已搬迁", user="坐席")
+        env.kb.feedback.log_search("search", "共享单车乱停", 0, actor=agent("坐席"))
+    sbk = env.kb.entries.get("E-SBK")
+    env.kb.feedback.add(sbk.id, "outdated", note="网点已搬迁", actor=agent("坐席"))
     ws.gaps.request_refresh()
     wait_idle(qtbot, ws.tasks)
     assert [g.query for g in ws.gaps.gaps][:1] == ["共享单车乱停"]
@@ -170,20 +172,20 @@ def test_knowledge_gaps_to_new_entry_and_flag_resolution(qtbot: QtBot, ws: Edito
 
 
 def test_scheduled_expiry_runs_in_background(qtbot: QtBot, ws: EditorWorkspace, env: Env) -> None:
-    e = env.kb.get_entry("E-NOISE")
-    env.kb.save_entry(replace(ed.draft_of(e), valid_from=None, valid_to=e.updated_at.date().replace(year=2020)),
-                      user="编辑丙", entry_id=e.id)
+    e = env.kb.entries.get("E-NOISE")
+    env.kb.entries.save(replace(ed.draft_of(e), valid_from=None, valid_to=e.updated_at.date().replace(year=2020)),
+                        actor=editor("编辑丙"), entry_id=e.id)
     with qtbot.waitSignal(ws.changed, timeout=5000):
         ws.run_scheduled()
     wait_idle(qtbot, ws.tasks)
-    assert env.kb.get_entry("E-NOISE").status == "archived"
+    assert env.kb.entries.get("E-NOISE").status == "archived"
     assert "到期下架" in ws.status.text()
 
 
 # ------------------------------------------------------------------ import wizard
 @pytest.fixture
 def wizard(qtbot: QtBot, env: Env, tasks: TaskManager) -> ImportWizard:
-    w = ImportWizard(env.kb, tasks, "编辑甲")
+    w = ImportWizard(env.kb, tasks, editor("编辑甲"))
     qtbot.addWidget(w)
     return w
 
@@ -239,8 +241,8 @@ def test_import_wizard_fixes_bad_rows_in_place(qtbot: QtBot, wizard: ImportWizar
     with qtbot.waitSignal(wizard.imported, timeout=5000):
         qtbot.mouseClick(wizard.confirm, Qt.MouseButton.LeftButton)
     assert env.kb.stats().departments == before + 3
-    assert env.kb.get_department("D-T2").name == "测试社区服务站"
-    assert env.kb.get_department("D-T3").level == "street"
+    assert env.kb.directory.get_department("D-T2").name == "测试社区服务站"
+    assert env.kb.directory.get_department("D-T3").level == "street"
 
 
 def test_import_wizard_check_then_confirm(qtbot: QtBot, wizard: ImportWizard, env: Env, tmp_path: Path) -> None:
@@ -263,7 +265,7 @@ def test_import_wizard_check_then_confirm(qtbot: QtBot, wizard: ImportWizard, en
     with qtbot.waitSignal(wizard.imported, timeout=5000) as blocker:
         qtbot.mouseClick(wizard.confirm, Qt.MouseButton.LeftButton)
     assert blocker.args[0].created == 1 and env.kb.stats().entries == before + 1
-    assert env.kb.get_entry("E-HEAT").answer == "改过的口径"
+    assert env.kb.entries.get("E-HEAT").answer == "改过的口径"
     wait_idle(qtbot, wizard.tasks)
     out = tmp_path / "out.csv"
     wizard.run_export(out, "entries")
@@ -272,9 +274,9 @@ def test_import_wizard_check_then_confirm(qtbot: QtBot, wizard: ImportWizard, en
 
 
 def test_directory_page_is_mounted(qtbot: QtBot, env: Env, tasks: TaskManager) -> None:
-    ws = EditorWorkspace(env.kb, None, tasks, "编辑甲", run_schedule=False)
+    ws = EditorWorkspace(env.kb, None, tasks, editor("编辑甲"), run_schedule=False)
     qtbot.addWidget(ws)
     assert [ws.pages.tabText(i) for i in range(ws.pages.count())] == ["知识条目", "名录与规则"]
-    ws.set_user("编辑乙")
-    assert ws.directory.ctx.user == "编辑乙"
+    ws.set_actor(editor("编辑乙"))
+    assert ws.directory.ctx.actor == ws.importer.actor == editor("编辑乙") and ws.form.user == "编辑乙"
     wait_idle(qtbot, tasks)

@@ -15,11 +15,12 @@ from pytestqt.qtbot import QtBot
 from desktop.editor.import_wizard import ImportWizard
 from desktop.tasks import TaskManager
 from tests.desktop.conftest import PLACES, Env, wait_idle
+from tests.helpers import editor
 
 
 @pytest.fixture
 def wizard(qtbot: QtBot, env: Env, tasks: TaskManager) -> ImportWizard:
-    w = ImportWizard(env.kb, tasks, "编辑甲")
+    w = ImportWizard(env.kb, tasks, editor("编辑甲"))
     qtbot.addWidget(w)
     return w
 
@@ -46,7 +47,7 @@ def test_places_file_merges_into_the_gazetteer(qtbot: QtBot, wizard: ImportWizar
     with qtbot.waitSignal(wizard.imported, timeout=5000) as blocker:
         qtbot.mouseClick(wizard.confirm, Qt.MouseButton.LeftButton)
     assert (blocker.args[0].updated, blocker.args[0].deleted) == (1, 0)
-    assert len(env.kb.places()) == len(PLACES)
+    assert len(env.kb.lexicons.places()) == len(PLACES)
 
 
 def test_replace_counts_and_asks_before_deleting(qtbot: QtBot, wizard: ImportWizard, env: Env, tmp_path: Path,
@@ -70,12 +71,12 @@ def test_replace_counts_and_asks_before_deleting(qtbot: QtBot, wizard: ImportWiz
     qtbot.mouseClick(wizard.confirm, Qt.MouseButton.LeftButton)
     wait_idle(qtbot, wizard.tasks)
     assert "删除 1 行地名库" in asked[0] and "已取消" in wizard.summary.text()
-    assert len(env.kb.places()) == len(PLACES)
+    assert len(env.kb.lexicons.places()) == len(PLACES)
     monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Yes))
     with qtbot.waitSignal(wizard.imported, timeout=5000) as blocker:
         qtbot.mouseClick(wizard.confirm, Qt.MouseButton.LeftButton)
     assert blocker.args[0].deleted == 1 and "删除 1" in wizard.summary.text()
-    assert [p["street"] for p in env.kb.places()] == ["三里屯街道"]
+    assert [p["street"] for p in env.kb.lexicons.places()] == ["三里屯街道"]
 
 
 def test_sheet_picker_and_notes(qtbot: QtBot, wizard: ImportWizard, env: Env, tmp_path: Path) -> None:
@@ -97,10 +98,10 @@ def test_sheet_picker_and_notes(qtbot: QtBot, wizard: ImportWizard, env: Env, tm
     wait_idle(qtbot, wizard.tasks)
     assert wizard.confirm.isEnabled(), wizard.summary.text()
     assert "新增 1" in wizard.summary.text() and "备注" in wizard.summary.text()
-    before = len(env.kb.scripts())
+    before = len(env.kb.directory.scripts())
     with qtbot.waitSignal(wizard.imported, timeout=5000):
         qtbot.mouseClick(wizard.confirm, Qt.MouseButton.LeftButton)
-    assert len(env.kb.scripts()) == before + 1
+    assert len(env.kb.directory.scripts()) == before + 1
 
 
 def test_gbk_csv_and_unknown_headers(qtbot: QtBot, wizard: ImportWizard, env: Env, tmp_path: Path) -> None:

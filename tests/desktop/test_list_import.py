@@ -15,11 +15,12 @@ from desktop.editor.directory import DirectoryWorkspace
 from desktop.editor.directory.common import ListTab
 from desktop.tasks import TaskManager
 from tests.desktop.conftest import PLACES, Env, wait_idle
+from tests.helpers import editor
 
 
 @pytest.fixture
 def ws(qtbot: QtBot, env: Env, tasks: TaskManager) -> Iterator[DirectoryWorkspace]:
-    w = DirectoryWorkspace(env.kb, env.engine, tasks, "编辑甲")
+    w = DirectoryWorkspace(env.kb, env.engine, tasks, editor("编辑甲"))
     qtbot.addWidget(w)
     w.resize(1400, 860)
     wait_idle(qtbot, tasks)
@@ -65,7 +66,7 @@ def test_places_file_is_merged_into_the_table(qtbot: QtBot, ws: DirectoryWorkspa
     rows = table_rows(tab)
     assert len(rows) == len(PLACES) and ["朝阳区", "三里屯街道", "三里屯、三里屯地区"] in rows
     assert "保留" in tab.status.text() and tab.dirty
-    assert len(env.kb.places()) == len(PLACES)  # nothing is written before 保存
+    assert len(env.kb.lexicons.places()) == len(PLACES)  # nothing is written before 保存
 
     answer_with(qtbot, "取消", seen)
     tab.import_from(src)

@@ -21,6 +21,7 @@ from kb import models as m
 from kb import settings as settings_mod
 from kb.dto import EntryDraft
 from tests.desktop.conftest import Env, type_text, wait_idle
+from tests.helpers import editor
 
 
 def key(qtbot: QtBot, k: Qt.Key, mod: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:
@@ -50,7 +51,7 @@ def editor_window(qtbot: QtBot, env: Env, tasks: TaskManager) -> Iterator[MainWi
 
 
 def search_logs(env: Env) -> list[tuple[str, str, int, int | None]]:
-    with env.kb.session() as s:
+    with env.kb.store.session() as s:
         return [(r.mode, r.query, r.hits, r.picked_entry_id)
                 for r in s.scalars(select(m.SearchLog).order_by(m.SearchLog.id))]
 
@@ -146,7 +147,7 @@ def test_typing_a_search_logs_the_final_query_not_each_keystroke(qtbot: QtBot, w
     key(qtbot, Qt.Key.Key_Down)
     key(qtbot, Qt.Key.Key_Return)
     wait_idle(qtbot, tasks)
-    sbk = env.kb.get_entry("E-SBK").id
+    sbk = env.kb.entries.get("E-SBK").id
     assert search_logs(env) == [("search", "社保卡丢了", w.search_panel.results.count(), sbk)]
 
     w.search_panel.box.setText("共享单车乱停")  # a query nobody wrote an answer for
@@ -177,26 +178,27 @@ def test_a_saved_call_logs_its_suggestions_once(qtbot: QtBot, window: MainWindow
 # ------------------------------------------------------------------- briefing
 def test_briefing_shows_bulletins_and_updates_when_idle(qtbot: QtBot, env: Env, tasks: TaskManager) -> None:
     now = datetime.now().replace(microsecond=0)
-    with env.kb.session() as s:
-        env.kb.upsert_bulletin(s, {"title": "望京部分楼栋停水", "body": "今日9时至18时停水", "starts_at": now
-                                   - timedelta(hours=1), "ends_at": now + timedelta(hours=8), "pinned": False})
-        env.kb.upsert_bulletin(s, {"title": "供暖季已开始", "body": "暖气不热先报修", "starts_at": now
-                                   - timedelta(days=2), "pinned": True})
-        env.kb.upsert_bulletin(s, {"title": "已结束的公告", "body": "x", "starts_at": now - timedelta(days=9),
-                                   "ends_at": now - timedelta(days=1)})
+    for bulletin in ({"title": "望京部分楼栋停水", "body": "今日9时至18时停水", "starts_at": now - timedelta(hours=1),
+                      "ends_at": now + timedelta(hours=8), "pinned": False},
+                     {"title": "供暖季已开始", "body": "暖气不热先报修", "starts_at": now - timedelta(days=2),
+                      "pinned": True},
+                     {"title": "已结束的公告", "body": "x", "starts_at": now - timedelta(days=9),
+                      "ends_at": now - timedelta(days=1)}):
+        env.kb.directory.save_bulletin(bulletin, actor=editor("编辑甲"))
     first = make_window(qtbot, env, tasks)
     assert first.briefing.updates.count() == 0  # a first start: every seeded entry is "new" to this user
     first.close()  # ends the shift on this seat
     wait_idle(qtbot, tasks)
     # The edits come after the shift end (stored to the second): the base's clock says so, nobody waits.
     later = datetime.now().replace(microsecond=0) + timedelta(seconds=2)
-    env.kb.clock = lambda: later
-    heat = env.kb.get_entry("E-HEAT")
-    env.kb.save_entry(replace(ed.draft_of(heat), answer=heat.answer + "报修后24小时内上门。"), user="编辑甲",
-                      entry_id=heat.id)
-    new, _ = env.kb.save_entry(EntryDraft(title="居住证怎么办理", answer="持身份证到派出所申领。"), user="编辑甲")
-    env.kb.transition(new.id, "review", user="编辑甲")
-    env.kb.transition(new.id, "published", user="审核乙")
+    env.kb.store.clock = lambda: later
+    heat = env.kb.entries.get("E-HEAT")
+    env.kb.entries.save(replace(ed.draft_of(heat), answer=heat.answer + "报修后24小时内上门。"),
+                        actor=editor("编辑甲"), entry_id=heat.id)
+    new, _ = env.kb.entries.save(EntryDraft(title="居住证怎么办理", answer="持身份证到派出所申领。"),
+                                 actor=editor("编辑甲"))
+    env.kb.entries.transition(new.id, "review", actor=editor("编辑甲"))
+    env.kb.entries.transition(new.id, "published", actor=editor("审核乙"))
 
     w = make_window(qtbot, env, tasks)
     assert w.answer_stack.currentWidget() is w.briefing
@@ -314,12 +316,12 @@ def test_no_settings_during_a_call(qtbot: QtBot, window: MainWindow, monkeypatch
 def test_expired_answers_are_withdrawn_at_start(qtbot: QtBot, env: Env, tasks: TaskManager) -> None:
     from datetime import date
 
-    noise = env.kb.get_entry("E-NOISE")
-    env.kb.save_entry(replace(ed.draft_of(noise), valid_from=date(2020, 1, 1), valid_to=date.today()
-                              - timedelta(days=1)), user="编辑甲", entry_id=noise.id)
+    noise = env.kb.entries.get("E-NOISE")
+    env.kb.entries.save(replace(ed.draft_of(noise), valid_from=date(2020, 1, 1), valid_to=date.today()
+                                - timedelta(days=1)), actor=editor("编辑甲"), entry_id=noise.id)
     env.engine.sync()
     w = make_window(qtbot, env, tasks)  # runs publish_due and expire_due once, on the write worker
-    assert env.kb.get_entry("E-NOISE").status == "archived"
+    assert env.kb.entries.get("E-NOISE").status == "archived"
     assert "E-NOISE" not in [h.external_id for h in env.engine.search("施工噪音")]
     assert "E-SBK" in [h.external_id for h in env.engine.search("社保卡")]
     w.close()

@@ -28,6 +28,7 @@ from kb.dto import WorkOrderDraft
 from kb.errors import StorageError, ValidationError
 from kb.service import KnowledgeBase
 from tests.desktop.conftest import Env, type_text, wait_idle
+from tests.helpers import agent
 
 SaveFn = Callable[..., object]
 
@@ -35,7 +36,7 @@ SaveFn = Callable[..., object]
 def refused_like_postgresql(kb: KnowledgeBase) -> SaveFn:
     """What PostgreSQL does with a 301-character address, through the service's real error wrapping."""
     def save(*_a: object, **_k: object) -> object:
-        with kb.session():
+        with kb.store.session():
             orig = psycopg.errors.StringDataRightTruncation("value too long for type character varying(300)")
             raise DataError("INSERT INTO work_order …", {}, orig)
     return save
@@ -78,11 +79,11 @@ def test_typing_after_a_save_starts_a_new_call(qtbot: object, window: MainWindow
     with qtbot.waitSignal(w.saved, timeout=3000) as second:  # type: ignore[attr-defined]
         w.save()
     wait_idle(qtbot, tasks)
-    order = env.kb.get_work_order(first)
+    order = env.kb.work_orders.get(first)
     assert order.text == "小区停水一整天了" and order.phone.endswith("13912345678")
     assert second.args[0].id != first
-    assert env.kb.get_work_order(second.args[0].id).text == "路灯坏了"
-    assert env.kb.get_work_order(second.args[0].id).phone == ""  # the first caller's number is not carried over
+    assert env.kb.work_orders.get(second.args[0].id).text == "路灯坏了"
+    assert env.kb.work_orders.get(second.args[0].id).phone == ""  # the first caller's number is not carried over
     assert env.kb.stats().work_orders == 3  # the seeded one and these two
 
 
@@ -145,13 +146,13 @@ def test_a_saved_order_is_not_changed_by_saving_or_editing_again(qtbot: object, 
     assert first[:8] in w.call_form.saved_note.text() and "已保存" in w.call_form.saved_note.text()
     assert not w.call_form.handling.isEnabled() and not w.call_form.department.isEnabled()
     calls: list[object] = []
-    real_save = env.kb.save_work_order
+    real_save = env.kb.work_orders.save
 
     def counting(*a: object, **k: object) -> object:
         calls.append(a)
         return real_save(*a, **k)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(env.kb, "save_work_order", counting)  # type: ignore[attr-defined]
+    monkeypatch.setattr(env.kb.work_orders, "save", counting)  # type: ignore[attr-defined]
     w.save()  # Ctrl+S again: nothing to write
     wait_idle(qtbot, tasks)
     assert calls == [] and "已保存" in w.status.currentMessage()
@@ -164,26 +165,26 @@ def test_a_saved_order_is_not_changed_by_saving_or_editing_again(qtbot: object, 
     with qtbot.waitSignal(w.saved, timeout=3000):  # type: ignore[attr-defined]
         w.save()
     wait_idle(qtbot, tasks)
-    assert env.kb.get_work_order(first).text == "小区停水一整天了"
+    assert env.kb.work_orders.get(first).text == "小区停水一整天了"
 
 
 def test_saving_while_an_earlier_save_runs_keeps_the_later_edits(qtbot: object, window: MainWindow, env: Env,
                                                                  tasks: TaskManager, monkeypatch: object,
                                                                  release: threading.Event) -> None:
     w = window
-    real_save = env.kb.save_work_order
+    real_save = env.kb.work_orders.save
 
     def slow(*a: object, **k: object) -> object:
         release.wait(10)
         return real_save(*a, **k)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(env.kb, "save_work_order", slow)  # type: ignore[attr-defined]
+    monkeypatch.setattr(env.kb.work_orders, "save", slow)  # type: ignore[attr-defined]
     start_call(w, "噪音扰民")
     w.save()
     type_text(w.call_form.text, "，每晚十点以后")  # the caller adds something while the save runs
     release.set()
     wait_idle(qtbot, tasks)
-    assert env.kb.get_work_order(w.draft.id).text == "噪音扰民"
+    assert env.kb.work_orders.get(w.draft.id).text == "噪音扰民"
     assert not w.draft.saved and w.call_form.saved_note.isHidden()  # the addition is not saved yet
     assert w.call_form.text.toPlainText() == "噪音扰民，每晚十点以后"
     assert "尚未保存" in w.status.currentMessage()
@@ -195,7 +196,7 @@ def test_a_save_refused_for_its_content_is_shown_at_the_field_and_not_queued(
     w = window
     start_call(w, "井盖丢了")
     w.call_form.address.setText("朝阳区某小区")
-    monkeypatch.setattr(env.kb, "save_work_order",  # type: ignore[attr-defined]
+    monkeypatch.setattr(env.kb.work_orders, "save",  # type: ignore[attr-defined]
                         raising(ValidationError("address: 地址不能超过 300 字")))
     w.save()
     wait_idle(qtbot, tasks)
@@ -207,7 +208,7 @@ def test_a_save_refused_for_its_content_is_shown_at_the_field_and_not_queued(
     assert w.call_active and not w.draft.saved
 
     # The database's own refusal (PostgreSQL's DataError) is bad input too, not "database away".
-    monkeypatch.setattr(env.kb, "save_work_order", refused_like_postgresql(env.kb))  # type: ignore[attr-defined]
+    monkeypatch.setattr(env.kb.work_orders, "save", refused_like_postgresql(env.kb))  # type: ignore[attr-defined]
     w.save()
     wait_idle(qtbot, tasks)
     assert len(Outbox(env.paths.drafts_dir)) == 0
@@ -219,8 +220,8 @@ def test_an_outbox_item_refused_for_its_content_comes_back_to_the_agent(
     w = window
     start_call(w, "井盖丢了，晚上很危险", phone="13912345678")
     draft_id = w.draft.id
-    real_save = env.kb.save_work_order
-    monkeypatch.setattr(env.kb, "save_work_order",  # type: ignore[attr-defined]
+    real_save = env.kb.work_orders.save
+    monkeypatch.setattr(env.kb.work_orders, "save",  # type: ignore[attr-defined]
                         raising(StorageError("connection refused")))
     w.save()
     wait_idle(qtbot, tasks)
@@ -229,7 +230,7 @@ def test_an_outbox_item_refused_for_its_content_comes_back_to_the_agent(
     w.new_call()  # once is enough: the order is kept in the outbox
     assert w.draft.id != draft_id and w.call_form.text.toPlainText() == ""
 
-    monkeypatch.setattr(env.kb, "save_work_order", refused_like_postgresql(env.kb))  # type: ignore[attr-defined]
+    monkeypatch.setattr(env.kb.work_orders, "save", refused_like_postgresql(env.kb))  # type: ignore[attr-defined]
     w.retry_outbox()
     wait_idle(qtbot, tasks)
     assert len(outbox) == 0 and w.status.outbox.isHidden()  # not retried forever
@@ -253,10 +254,10 @@ def test_an_outbox_item_refused_for_its_content_comes_back_to_the_agent(
     assert outbox.refused() == []
     assert json.loads(w.drafts.path.read_text(encoding="utf-8"))["id"] == draft_id  # now the current draft
 
-    monkeypatch.setattr(env.kb, "save_work_order", real_save)  # type: ignore[attr-defined]
+    monkeypatch.setattr(env.kb.work_orders, "save", real_save)  # type: ignore[attr-defined]
     with qtbot.waitSignal(w.saved, timeout=3000):  # type: ignore[attr-defined]
         w.save()
-    assert env.kb.get_work_order(draft_id).text == "井盖丢了，晚上很危险"
+    assert env.kb.work_orders.get(draft_id).text == "井盖丢了，晚上很危险"
 
 
 def test_a_refused_order_shows_its_field_when_restored(qtbot: object, env: Env, tasks: TaskManager) -> None:
@@ -293,7 +294,7 @@ def test_a_hanging_save_blocks_neither_the_draft_nor_the_next_call(
         release.wait(10)
         raise StorageError("connection timeout expired")
 
-    monkeypatch.setattr(env.kb, "save_work_order", hanging)  # type: ignore[attr-defined]
+    monkeypatch.setattr(env.kb.work_orders, "save", hanging)  # type: ignore[attr-defined]
     start_call(w, "第一通：楼上漏水")
     first = w.draft.id
     w.save()
@@ -325,7 +326,7 @@ def test_a_refusal_arriving_after_the_agent_moved_on_comes_back(
         release.wait(10)
         raise ValidationError("address: 地址不能超过 300 字")
 
-    monkeypatch.setattr(env.kb, "save_work_order", hanging)  # type: ignore[attr-defined]
+    monkeypatch.setattr(env.kb.work_orders, "save", hanging)  # type: ignore[attr-defined]
     start_call(w, "第一通：楼上漏水")
     first = w.draft.id
     w.save()
@@ -345,8 +346,8 @@ def test_an_over_long_address_on_postgresql_is_a_validation_error(db_url: str) -
     kb = KnowledgeBase.open(db_url)
     try:
         with pytest.raises(ValidationError):
-            kb.save_work_order(WorkOrderDraft(id=str(uuid.uuid4()), received_at=datetime.now(), text="咨询",
-                                              address="地" * 301), user="test")
+            kb.work_orders.save(WorkOrderDraft(id=str(uuid.uuid4()), received_at=datetime.now(), text="咨询",
+                                               address="地" * 301), actor=agent("test"))
         assert kb.stats().work_orders == 0
     finally:
         kb.close()
@@ -359,7 +360,7 @@ def test_postgresql_data_errors_are_not_storage_errors(db_url: str) -> None:
 
     kb = KnowledgeBase.open(db_url)
     try:
-        with pytest.raises(ValidationError), kb.session() as s:
+        with pytest.raises(ValidationError), kb.store.session() as s:
             s.execute(text("SELECT CAST('abc' AS integer)"))
     finally:
         kb.close()

@@ -51,7 +51,7 @@ def test_caller_bar_badge_and_timer(qtbot: object) -> None:
 def test_call_form_validates_and_round_trips(qtbot: object, env: Env) -> None:
     form = CallForm()
     qtbot.addWidget(form)  # type: ignore[attr-defined]
-    form.set_departments(env.kb.departments())
+    form.set_departments(env.kb.directory.departments())
     form.set_handling("dispatched")
     problems = form.validate()
     assert set(problems) == {"text", "department"}
@@ -68,7 +68,7 @@ def test_call_form_validates_and_round_trips(qtbot: object, env: Env) -> None:
         "暖气不热", "dispatched", "D-RL", due)
     other = CallForm()
     qtbot.addWidget(other)  # type: ignore[attr-defined]
-    other.set_departments(env.kb.departments())
+    other.set_departments(env.kb.directory.departments())
     other.load(draft)
     assert other.read(CallDraft(id=draft.id, received_at=draft.received_at)) == draft
 
@@ -112,8 +112,8 @@ def test_answer_view_script_badge_copy_feedback(qtbot: object, env: Env) -> None
     view = AnswerView()
     qtbot.addWidget(view)  # type: ignore[attr-defined]
     view.show()
-    entry = env.kb.get_entry("E-HEAT")
-    dept = env.kb.get_department("D-RL")
+    entry = env.kb.entries.get("E-HEAT")
+    dept = env.kb.directory.get_department("D-RL")
     view.show_entry(replace(entry, valid_to=date.today() + timedelta(days=5)), dept, ("暖气", "不热"))
     assert view.badge.text().startswith("即将到期")
     assert "96069" in view.owner.text() and "010-65120000" in view.owner.text()
@@ -148,7 +148,7 @@ def test_alert_banner_is_unmistakable(qtbot: object, env: Env) -> None:
 def test_repeat_panel_lists_earlier_orders(qtbot: object, env: Env) -> None:
     panel = RepeatCallerPanel()
     qtbot.addWidget(panel)  # type: ignore[attr-defined]
-    orders = env.kb.work_orders_by_phone(REPEAT_PHONE)
+    orders = env.kb.work_orders.by_phone(REPEAT_PHONE)
     panel.set_orders(orders)
     assert not panel.isHidden()
     assert "1 次" in panel.heading.text() and "未办结" in panel.heading.text()

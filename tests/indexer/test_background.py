@@ -13,11 +13,12 @@ import pytest
 from indexer import analysis
 from indexer.engine import Engine, Suggestion
 from indexer.history import CATCH_UP_INTERVAL, FILE_NAME, WorkOrderHistory
+from kb.actor import Actor
 from kb.dto import WorkOrderDraft, WorkOrderView
 from kb.exchange import import_rows
 from kb.paths import AppPaths
 from kb.service import KnowledgeBase
-from tests.helpers import InlineExecutor, ManualClock, QueuedExecutor
+from tests.helpers import InlineExecutor, ManualClock, QueuedExecutor, agent, editor
 from tests.indexer.test_history import FakeKB, many_orders
 from tests.indexer.test_routing import NOW, order
 
@@ -38,17 +39,18 @@ def base(tmp_path: Path) -> Iterator[tuple[AppPaths, KnowledgeBase]]:
     paths = AppPaths(tmp_path).ensure()
     kb = KnowledgeBase.open(f"sqlite:///{paths.db_file}", clock=lambda: NOW)
     import_rows(kb, "departments", [(1, {"external_id": "D-ENV", "name": "北京市生态环境局"}),
-                                    (2, {"external_id": "D-CG", "name": "北京市城市管理委员会"})], user="t")
+                                    (2, {"external_id": "D-CG", "name": "北京市城市管理委员会"})],
+                actor=Actor.system("t"))
     entries = [{"external_id": "E-1", "title": "施工噪音扰民怎么投诉", "answer": "夜间施工噪声由生态环境部门查处。",
                 "department": "D-ENV", "status": "published"},
                {"external_id": "E-2", "title": "占道经营处理", "answer": "城管部门处理。", "department": "D-CG",
                 "status": "published"}]
-    import_rows(kb, "entries", list(enumerate(entries, 1)), user="t")
-    kb.set_places([{"district": "朝阳区", "street": "望京街道", "aliases": "望京"}], user="t")
+    import_rows(kb, "entries", list(enumerate(entries, 1)), actor=Actor.system("t"))
+    kb.lexicons.set_places([{"district": "朝阳区", "street": "望京街道", "aliases": "望京"}], actor=editor("t"))
     for i in range(3):
-        kb.save_work_order(WorkOrderDraft(id=f"w{i}", received_at=NOW - timedelta(days=i + 1), text=NOISE,
-                                          district="朝阳区", street="望京街道", handling="dispatched",
-                                          department="D-ENV", request_type="complaint"), user="t")
+        kb.work_orders.save(WorkOrderDraft(id=f"w{i}", received_at=NOW - timedelta(days=i + 1), text=NOISE,
+                                           district="朝阳区", street="望京街道", handling="dispatched",
+                                           department="D-ENV", request_type="complaint"), actor=agent("t"))
     yield paths, kb
     kb.close()
 
@@ -65,9 +67,9 @@ def test_the_engine_uses_the_history_it_is_given(base: tuple[AppPaths, Knowledge
             s = engine.suggest("望京这边工地夜里施工噪音很大", now=NOW)
             assert sorted(c.id for c in s.similar_open) == expected
             # A work order saved on this seat goes into this engine's history at once, and only there.
-            _, changes = kb.save_work_order(WorkOrderDraft(
+            _, changes = kb.work_orders.save(WorkOrderDraft(
                 id=f"new-{len(expected)}", received_at=NOW, text=NOISE, district="朝阳区", street="望京街道",
-                handling="dispatched", department="D-ENV", request_type="complaint"), user="t")
+                handling="dispatched", department="D-ENV", request_type="complaint"), actor=agent("t"))
             before = len(history)
             engine.apply_changes(changes)
             assert len(history) == before + 1
@@ -123,8 +125,8 @@ def test_stop_ends_a_running_catch_up_at_the_next_order_without_saving(tmp_path:
     orders = many_orders(40)
 
     class StoppingKB(FakeKB):
-        def iter_work_orders(self, *, since: datetime | None = None, batch: int = 5000) -> Iterator[WorkOrderView]:
-            for n, wo in enumerate(super().iter_work_orders(since=since, batch=batch)):
+        def iter_all(self, *, since: datetime | None = None, batch: int = 5000) -> Iterator[WorkOrderView]:
+            for n, wo in enumerate(super().iter_all(since=since, batch=batch)):
                 if n == 10:
                     h.stop()  # the engine closes while the catch-up runs
                 yield wo

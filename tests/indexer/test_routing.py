@@ -9,9 +9,10 @@ from pathlib import Path
 from indexer.history import WorkOrderHistory
 from indexer.hits import SearchHit
 from indexer.routing import DepartmentProfiles, Router
+from kb.actor import Actor
 from kb.dto import DepartmentView, EntryView, RoutingRuleView, WorkOrderView
 from kb.place import Place
-from tests.helpers import InlineExecutor
+from tests.helpers import InlineExecutor, agent, editor
 
 NOW = datetime(2026, 11, 28, 10, 0)
 NOWHERE = Place(None, None, "")
@@ -190,20 +191,22 @@ def test_engine_keeps_department_profiles_current(tmp_path: Path) -> None:
     kb = KnowledgeBase.open(f"sqlite:///{paths.db_file}", clock=lambda: NOW)
     try:
         import_rows(kb, "departments", [(1, {"external_id": "D-ENV", "name": "北京市生态环境局"}),
-                                        (2, {"external_id": "D-CG", "name": "北京市城市管理委员会"})], user="t")
+                                        (2, {"external_id": "D-CG", "name": "北京市城市管理委员会"})],
+                    actor=Actor.system("t"))
         titles = [("餐饮油烟污染投诉", "D-ENV"), ("油烟净化设施检查", "D-ENV"), ("占道经营处理", "D-CG"),
                   ("露天烧烤管理", "D-CG")]
         import_rows(kb, "entries", [(i + 1, {"external_id": f"E-{i}", "title": t, "answer": "按规定办理。",
                                              "department": d, "status": "published"})
-                                    for i, (t, d) in enumerate(titles)], user="t")
+                                    for i, (t, d) in enumerate(titles)], actor=Actor.system("t"))
         engine = Engine.open(paths, kb, executor=InlineExecutor())
         try:
             assert engine.suggest("油烟净化").departments[0].external_id == "D-ENV"
-            moved = kb.get_entry("E-1")
-            _, changes = kb.save_entry(EntryDraft(title=moved.title, answer=moved.answer, external_id="E-1",
-                                                  department="D-CG", status="published"), user="t", entry_id=moved.id)
+            moved = kb.entries.get("E-1")
+            _, changes = kb.entries.save(EntryDraft(title=moved.title, answer=moved.answer, external_id="E-1",
+                                                  department="D-CG", status="published"), actor=editor("t"),
+                                         entry_id=moved.id)
             engine.apply_changes(changes)
-            changes = kb.delete_entry(kb.get_entry("E-0").id, user="t")
+            changes = kb.entries.delete(kb.entries.get("E-0").id, actor=editor("t"))
             engine.apply_changes(changes)
             s = engine.suggest("油烟净化")
             assert s.departments[0].external_id == "D-CG"
@@ -230,17 +233,18 @@ def test_engine_suggest_output_and_repeat_callers(tmp_path: Path) -> None:
         import_rows(kb, "departments", [(1, {"external_id": "D-ENV", "name": "北京市生态环境局",
                                              "phone": "010-68413817"}),
                                         (2, {"external_id": "D-CY", "name": "北京市朝阳区人民政府", "level": "district",
-                                             "district": "朝阳区", "phone": "010-65090001"})], user="t")
-        import_rows(kb, "rules", [(1, {"department": "D-CY", "district": "朝阳区", "priority": 60})], user="t")
+                                             "district": "朝阳区", "phone": "010-65090001"})], actor=Actor.system("t"))
+        import_rows(kb, "rules", [(1, {"department": "D-CY", "district": "朝阳区", "priority": 60})],
+                    actor=Actor.system("t"))
         import_rows(kb, "entries", [(1, {"title": "施工噪音扰民怎么投诉", "answer": "夜间施工噪声由生态环境部门查处。",
                                          "department": "D-ENV", "category": "环境保护/噪声", "status": "published"})],
-                    user="t")
-        kb.set_places([{"district": "朝阳区", "street": "望京街道", "aliases": "望京"}], user="t")
+                    actor=Actor.system("t"))
+        kb.lexicons.set_places([{"district": "朝阳区", "street": "望京街道", "aliases": "望京"}], actor=editor("t"))
         for i, (phone, days) in enumerate([("138 1234 5678", 2), ("+86-138-1234-5678", 10), ("13812345678", 40)]):
-            kb.save_work_order(WorkOrderDraft(id=f"w{i}", received_at=NOW - timedelta(days=days),
-                                              text="望京工地夜里施工噪音太吵", phone=phone, district="朝阳区",
-                                              street="望京街道", category="环境保护/噪声", handling="dispatched",
-                                              department="D-ENV", request_type="complaint"), user="t")
+            kb.work_orders.save(WorkOrderDraft(id=f"w{i}", received_at=NOW - timedelta(days=days),
+                                               text="望京工地夜里施工噪音太吵", phone=phone, district="朝阳区",
+                                               street="望京街道", category="环境保护/噪声", handling="dispatched",
+                                               department="D-ENV", request_type="complaint"), actor=agent("t"))
         engine = Engine.open(paths, kb, executor=InlineExecutor())  # the history catches up at once
         try:
             s = engine.suggest("望京这边工地夜里施工噪音很大", phone="(+86) 138-1234-5678", now=NOW,
@@ -260,9 +264,9 @@ def test_engine_suggest_output_and_repeat_callers(tmp_path: Path) -> None:
             history = engine.history
             assert history is not None
             before = len(history.similar("望京工地夜里施工噪音太吵", limit=30, min_similarity=0.2))
-            _, changes = kb.save_work_order(WorkOrderDraft(
+            _, changes = kb.work_orders.save(WorkOrderDraft(
                 id="w-new", received_at=NOW, text="望京工地夜里施工噪音太吵", district="朝阳区", street="望京街道",
-                handling="dispatched", department="D-ENV", request_type="complaint"), user="t")
+                handling="dispatched", department="D-ENV", request_type="complaint"), actor=agent("t"))
             engine.apply_changes(changes)
             assert len(history.similar("望京工地夜里施工噪音太吵", limit=30, min_similarity=0.2)) == before + 1
         finally:

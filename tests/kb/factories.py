@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from kb.actor import Actor
 from kb.dto import EntryDraft
-from kb.service import Caches, KnowledgeBase
+from kb.service import KnowledgeBase
+from kb.services.directory import upsert_department
+from kb.services.entries import upsert_entry
 
 DEPARTMENTS = [
     {"external_id": "D-RSJ", "name": "北京市人力资源和社会保障局", "short_name": "市人力社保局", "level": "city",
@@ -16,10 +19,9 @@ DEPARTMENTS = [
 
 
 def add_departments(kb: KnowledgeBase) -> None:
-    with kb.session() as s:
-        caches = Caches(s)
+    with kb.store.unit() as uow:
         for d in DEPARTMENTS:
-            kb.upsert_department(s, d, user="test", caches=caches)
+            upsert_department(uow, d, actor=Actor.system("test"))
 
 
 def entry_record(i: int, **over: object) -> dict[str, object]:
@@ -41,6 +43,6 @@ def entry_record(i: int, **over: object) -> dict[str, object]:
 
 
 def save_published(kb: KnowledgeBase, draft: EntryDraft, user: str = "import") -> None:
-    """Store an entry with its status as given (the admin import path, no review)."""
-    with kb.session() as s:
-        kb.upsert_entry(s, draft, user=user, caches=Caches(s))
+    """Store an entry with its status as given (the admin import path, no review), recorded as ``user``."""
+    with kb.store.unit() as uow:
+        upsert_entry(uow, draft, actor=Actor.system(user))

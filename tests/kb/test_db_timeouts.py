@@ -135,7 +135,7 @@ def test_a_connection_gone_silent_in_a_transaction_fails_fast(pg_url: str, targe
     kb = KnowledgeBase.open(proxy.url(pg_url, answer_timeout="2"))
 
     def stuck_mid_transaction() -> None:
-        with kb.session() as s:
+        with kb.store.session() as s:
             s.execute(text("SELECT 1"))
             proxy.freeze()  # the statement goes out, nothing comes back
             s.execute(text("SELECT 2"))

@@ -10,13 +10,17 @@ from sqlalchemy import select
 
 from kb import editorial as ed
 from kb import models as m
+from kb.actor import Actor
 from kb.dto import EntryDraft
 from kb.errors import ConflictError, NotFound
+from kb.permissions import can_publish
 from kb.service import KnowledgeBase
 from tests.conftest import Clock
+from tests.helpers import agent, editor
 from tests.kb.factories import add_departments, save_published
 
 TODAY = date(2026, 11, 28)  # the clock fixture's day
+SYSTEM = Actor.system()  # who the scheduled jobs act as
 
 
 def draft(title: str = "社保卡丢失如何补办", **over: object) -> EntryDraft:
@@ -90,16 +94,16 @@ def test_list_entries_ids_keep_search_rank(base: KnowledgeBase) -> None:
 
 
 def test_flagged_filter_and_resolving_feedback(base: KnowledgeBase) -> None:
-    sbk = base.get_entry("E-SBK")
-    base.add_feedback(sbk.id, "outdated", note="网点已搬迁", user="坐席1")
-    base.add_feedback(sbk.id, "wrong", user="坐席2")
-    base.add_feedback(sbk.id, "useful", user="坐席3")
+    sbk = base.entries.get("E-SBK")
+    base.feedback.add(sbk.id, "outdated", note="网点已搬迁", actor=agent("坐席1"))
+    base.feedback.add(sbk.id, "wrong", actor=agent("坐席2"))
+    base.feedback.add(sbk.id, "useful", actor=agent("坐席3"))
     flagged = ed.list_entries(base, ed.EntryFilter(flagged=True))
     assert ids(flagged) == ["E-SBK"] and flagged[0].flags == 2
-    assert ed.resolve_feedback(base, sbk.id, user="editor") == 2
+    assert base.feedback.resolve(sbk.id, actor=editor("editor")) == 2
     assert ed.list_entries(base, ed.EntryFilter(flagged=True)) == []
-    assert ed.resolve_feedback(base, sbk.id, user="editor") == 0
-    with base.session() as s:
+    assert base.feedback.resolve(sbk.id, actor=editor("editor")) == 0
+    with base.store.session() as s:
         audit = s.scalar(select(m.AuditLog).where(m.AuditLog.action == "resolve_feedback"))
         assert audit is not None and audit.user == "editor" and audit.object_id == "E-SBK"
 
@@ -107,111 +111,114 @@ def test_flagged_filter_and_resolving_feedback(base: KnowledgeBase) -> None:
 def test_workflow_helpers(base: KnowledgeBase) -> None:
     assert ed.allowed_transitions("draft") == ("review", "archived")
     assert ed.allowed_transitions("nonsense") == ()
-    d = base.get_entry("E-DRAFT")
-    reviewed, _ = base.transition(d.id, "review", user="bob")
-    assert not ed.can_publish(reviewed, "bob") and ed.can_publish(reviewed, "carol")
-    assert not ed.can_publish(base.get_entry("E-SBK"), "carol")  # already published
+    d = base.entries.get("E-DRAFT")
+    reviewed, _ = base.entries.transition(d.id, "review", actor=editor("bob"))
+    assert not can_publish(editor("bob"), reviewed) and can_publish(editor("carol"), reviewed)
+    assert not can_publish(agent("carol"), reviewed)  # an agent never publishes
+    assert not can_publish(editor("carol"), base.entries.get("E-SBK"))  # already published
 
 
 def test_draft_of_round_trips(base: KnowledgeBase) -> None:
-    e = base.get_entry("E-EXPIRING")
-    view, ch = base.save_entry(ed.draft_of(e), user="someone", entry_id=e.id, expected_revision=e.revision)
+    e = base.entries.get("E-EXPIRING")
+    view, ch = base.entries.save(ed.draft_of(e), actor=editor("someone"), entry_id=e.id, expected_revision=e.revision)
     assert view.revision == e.revision and not ch.entries_upserted  # unchanged: no new version
     values = ed.draft_values(ed.draft_of(e))
     assert values["aliases"] == "看病能报多少" and values["valid_to"] == "2026-12-08"
-    snap = base.entry_history(e.id)[-1].snapshot
+    snap = base.entries.history(e.id)[-1].snapshot
     assert ed.snapshot_values(dict(snap)) == values
     assert ed.changed_field_names(ed.draft_of(e), replace(ed.draft_of(e), basis="新文号")) == ("basis",)
 
 
 # ------------------------------------------------------------------- expiry
 def test_expire_due_archives_as_new_version_by_system(base: KnowledgeBase, clock: Clock) -> None:
-    expired = base.get_entry("E-EXPIRED")
-    base.save_entry(draft("过期草稿", external_id="E-DRAFT-OLD", status="draft", valid_to=date(2026, 1, 1)),
-                    user="bob")
-    ch = ed.expire_due(base)
+    expired = base.entries.get("E-EXPIRED")
+    base.entries.save(draft("过期草稿", external_id="E-DRAFT-OLD", status="draft", valid_to=date(2026, 1, 1)),
+                      actor=editor("bob"))
+    ch = base.entries.expire_due(actor=SYSTEM)
     assert ch.entries_upserted == {expired.id}
-    after = base.get_entry("E-EXPIRED")
+    after = base.entries.get("E-EXPIRED")
     assert after.status == "archived" and after.revision == expired.revision + 1
-    last = base.entry_history(expired.id)[-1]
-    assert last.changed_by == ed.SYSTEM_USER and last.action == "archived" and "2026-11-27" in last.note
-    assert base.get_entry("E-DRAFT-OLD").status == "draft"  # only published entries expire
-    assert base.get_entry("E-EXPIRING").status == "published"
-    with base.session() as s:
+    last = base.entries.history(expired.id)[-1]
+    assert last.changed_by == "system" and last.action == "archived" and "2026-11-27" in last.note
+    assert base.entries.get("E-DRAFT-OLD").status == "draft"  # only published entries expire
+    assert base.entries.get("E-EXPIRING").status == "published"
+    with base.store.session() as s:
         assert s.scalar(select(m.AuditLog).where(m.AuditLog.user == "system", m.AuditLog.object_id == "E-EXPIRED"))
     assert base.changes_since(ch.revision - 1).entries_upserted == {expired.id}
-    assert ed.expire_due(base).entries_upserted == frozenset()  # idempotent
+    assert base.entries.expire_due(actor=SYSTEM).entries_upserted == frozenset()  # idempotent
     # valid_to is inclusive: on 2026-12-08 the entry is still valid, the day after it expires
-    assert not ed.expire_due(base, TODAY + timedelta(days=10)).entries_upserted
-    assert ed.expire_due(base, TODAY + timedelta(days=11)).entries_upserted == {base.get_entry("E-EXPIRING").id}
+    assert not base.entries.expire_due(actor=SYSTEM, today=TODAY + timedelta(days=10)).entries_upserted
+    expiring = base.entries.get("E-EXPIRING").id
+    assert base.entries.expire_due(actor=SYSTEM, today=TODAY + timedelta(days=11)).entries_upserted == {expiring}
 
 
 # ---------------------------------------------------------------- conflicts
 def test_conflict_on_different_fields_merges_automatically(base: KnowledgeBase, clock: Clock) -> None:
-    e = base.get_entry("E-SBK")
+    e = base.entries.get("E-SBK")
     alice = replace(ed.draft_of(e), answer=e.answer + "也可在北京通APP办理。")
     bob = replace(ed.draft_of(e), title="社保卡丢了怎么补办")
-    base.save_entry(alice, user="alice", entry_id=e.id, expected_revision=e.revision)
+    base.entries.save(alice, actor=editor("alice"), entry_id=e.id, expected_revision=e.revision)
     with pytest.raises(ConflictError) as info:
-        base.save_entry(bob, user="bob", entry_id=e.id, expected_revision=e.revision)
+        base.entries.save(bob, actor=editor("bob"), entry_id=e.id, expected_revision=e.revision)
     assert info.value.current_revision == e.revision + 1
     c = ed.load_conflict(base, e.id, bob, e.revision)
     assert c.conflicting == () and c.changed_mine == ("title",) and c.changed_theirs == ("answer",)
     assert c.merged.title == "社保卡丢了怎么补办" and c.merged.answer.endswith("北京通APP办理。")
-    view, ch = ed.resolve_conflict(base, c, "merged", user="bob")
+    view, ch = ed.resolve_conflict(base, c, "merged", actor=editor("bob"))
     assert view.title == bob.title and view.answer == alice.answer and view.revision == e.revision + 2
     assert ch.entries_upserted == {e.id}
-    hist = base.entry_history(e.id)
+    hist = base.entries.history(e.id)
     assert [v.changed_by for v in hist[-2:]] == ["alice", "bob"] and "冲突" in hist[-1].note
 
 
 def test_conflict_on_same_field_keep_mine_loses_nothing(base: KnowledgeBase) -> None:
-    e = base.get_entry("E-SBK")
+    e = base.entries.get("E-SBK")
     theirs = replace(ed.draft_of(e), answer="甲的口径")
     mine = replace(ed.draft_of(e), answer="乙的口径")
-    base.save_entry(theirs, user="alice", entry_id=e.id, expected_revision=e.revision)
+    base.entries.save(theirs, actor=editor("alice"), entry_id=e.id, expected_revision=e.revision)
     c = ed.load_conflict(base, e.id, mine, e.revision)
     assert c.conflicting == ("answer",) and c.merged.answer == "乙的口径"
-    view, _ = ed.resolve_conflict(base, c, "mine", user="bob")
+    view, _ = ed.resolve_conflict(base, c, "mine", actor=editor("bob"))
     assert view.answer == "乙的口径"
-    answers = [v.snapshot["answer"] for v in base.entry_history(e.id)]
+    answers = [v.snapshot["answer"] for v in base.entries.history(e.id)]
     assert "甲的口径" in answers and answers[-1] == "乙的口径"
 
 
 def test_conflict_keep_theirs_records_my_draft(base: KnowledgeBase) -> None:
-    e = base.get_entry("E-SBK")
-    base.save_entry(replace(ed.draft_of(e), answer="甲的口径"), user="alice", entry_id=e.id,
-                    expected_revision=e.revision)
+    e = base.entries.get("E-SBK")
+    base.entries.save(replace(ed.draft_of(e), answer="甲的口径"), actor=editor("alice"), entry_id=e.id,
+                      expected_revision=e.revision)
     c = ed.load_conflict(base, e.id, replace(ed.draft_of(e), answer="乙的口径"), e.revision)
-    view, ch = ed.resolve_conflict(base, c, "theirs", user="bob")
+    view, ch = ed.resolve_conflict(base, c, "theirs", actor=editor("bob"))
     assert view.answer == "甲的口径" and view.revision == e.revision + 1 and not ch.entries_upserted
-    with base.session() as s:
+    with base.store.session() as s:
         audit = s.scalar(select(m.AuditLog).where(m.AuditLog.action == "conflict_discard"))
         assert audit is not None and audit.user == "bob" and audit.detail["discarded"]["answer"] == "乙的口径"
 
 
 def test_conflict_resolution_detects_a_third_save(base: KnowledgeBase) -> None:
-    e = base.get_entry("E-SBK")
-    base.save_entry(replace(ed.draft_of(e), answer="甲"), user="alice", entry_id=e.id, expected_revision=e.revision)
+    e = base.entries.get("E-SBK")
+    base.entries.save(replace(ed.draft_of(e), answer="甲"), actor=editor("alice"), entry_id=e.id,
+                      expected_revision=e.revision)
     c = ed.load_conflict(base, e.id, replace(ed.draft_of(e), answer="乙"), e.revision)
-    base.save_entry(replace(ed.draft_of(e), answer="丙"), user="carol", entry_id=e.id,
-                    expected_revision=e.revision + 1)
+    base.entries.save(replace(ed.draft_of(e), answer="丙"), actor=editor("carol"), entry_id=e.id,
+                      expected_revision=e.revision + 1)
     for choice in ("mine", "theirs", "merged"):
         with pytest.raises(ConflictError):
-            ed.resolve_conflict(base, c, choice, user="bob")  # type: ignore[arg-type]
-    assert base.get_entry(e.id).answer == "丙"
+            ed.resolve_conflict(base, c, choice, actor=editor("bob"))  # type: ignore[arg-type]
+    assert base.entries.get(e.id).answer == "丙"
 
 
 def test_conflict_resolution_never_changes_status(base: KnowledgeBase) -> None:
-    e = base.get_entry("E-DRAFT")
-    base.transition(e.id, "review", user="bob")
+    e = base.entries.get("E-DRAFT")
+    base.entries.transition(e.id, "review", actor=editor("bob"))
     c = ed.load_conflict(base, e.id, replace(ed.draft_of(e), answer="新", status="published"), e.revision)
-    view, _ = ed.resolve_conflict(base, c, "mine", user="mallory")
+    view, _ = ed.resolve_conflict(base, c, "mine", actor=editor("mallory"))
     assert view.status == "review" and view.answer == "新"
 
 
 def test_conflict_without_base_version_marks_every_difference(base: KnowledgeBase) -> None:
-    e = base.get_entry("E-SBK")
+    e = base.entries.get("E-SBK")
     c = ed.load_conflict(base, e.id, replace(ed.draft_of(e), title="改", answer="改"), 99)
     assert c.base is None and set(c.conflicting) == {"title", "answer"}
 
@@ -219,18 +226,19 @@ def test_conflict_without_base_version_marks_every_difference(base: KnowledgeBas
 # ----------------------------------------------------------- knowledge gaps
 def test_knowledge_gaps_grouped_and_ranked(base: KnowledgeBase, clock: Clock) -> None:
     for q in ("医保 报销", "  医保   报销 ", "医保　报销", "ＥＴＣ 办理"):
-        base.log_search("search", q, 0, user="坐席")
+        base.feedback.log_search("search", q, 0, actor=agent("坐席"))
         clock.now += timedelta(minutes=1)
-    base.log_search("search", "etc 办理", 0, user="坐席")
-    base.log_search("suggest", "停车费怎么交", 3, user="坐席")
-    base.log_search("suggest", "停车费怎么交", 3, user="坐席")
-    sbk = base.get_entry("E-SBK")
-    base.log_search("search", "社保卡丢了", 2, user="坐席")  # shown, not picked here …
-    base.log_search("search", "社保卡丢了", 2, picked_entry_id=sbk.id, user="坐席")  # … but picked once: no gap
-    base.add_feedback(sbk.id, "outdated", note="网点已搬迁", query="社保卡补办", user="坐席1")
-    base.add_feedback(sbk.id, "outdated", note="网点已搬迁", user="坐席2")
-    base.add_feedback(sbk.id, "wrong", note="电话不对", user="坐席2")
-    base.add_feedback(sbk.id, "useful", user="坐席3")
+    base.feedback.log_search("search", "etc 办理", 0, actor=agent("坐席"))
+    base.feedback.log_search("suggest", "停车费怎么交", 3, actor=agent("坐席"))
+    base.feedback.log_search("suggest", "停车费怎么交", 3, actor=agent("坐席"))
+    sbk = base.entries.get("E-SBK")
+    base.feedback.log_search("search", "社保卡丢了", 2, actor=agent("坐席"))  # shown, not picked here …
+    base.feedback.log_search("search", "社保卡丢了", 2, picked_entry_id=sbk.id,
+                             actor=agent("坐席"))  # … but picked once: no gap
+    base.feedback.add(sbk.id, "outdated", note="网点已搬迁", query="社保卡补办", actor=agent("坐席1"))
+    base.feedback.add(sbk.id, "outdated", note="网点已搬迁", actor=agent("坐席2"))
+    base.feedback.add(sbk.id, "wrong", note="电话不对", actor=agent("坐席2"))
+    base.feedback.add(sbk.id, "useful", actor=agent("坐席3"))
     gaps = ed.knowledge_gaps(base)
     summary = [(g.kind, g.query, g.count) for g in gaps]
     assert summary[:2] == [("no_result", "医保 报销", 3), ("no_result", "etc 办理", 2)]
@@ -246,7 +254,7 @@ def test_knowledge_gaps_grouped_and_ranked(base: KnowledgeBase, clock: Clock) ->
     # only what happened since a time
     recent = ed.knowledge_gaps(base, since=clock.now - timedelta(seconds=30))
     assert ("no_result", "医保 报销", 3) not in [(g.kind, g.query, g.count) for g in recent]
-    ed.resolve_feedback(base, sbk.id, user="editor")
+    base.feedback.resolve(sbk.id, actor=editor("editor"))
     assert not any(g.entry_id for g in ed.knowledge_gaps(base))
 
 
@@ -260,15 +268,15 @@ def test_draft_for_gap() -> None:
 def test_updates_since_last_shift(base: KnowledgeBase, clock: Clock) -> None:
     shift_end = datetime(2026, 11, 27, 18, 0)
     clock.now = datetime(2026, 11, 28, 8, 0)
-    sbk = base.get_entry("E-SBK")
-    base.save_entry(replace(ed.draft_of(sbk), answer="新的补办流程。"), user="alice", entry_id=sbk.id)
-    draft_entry = base.get_entry("E-DRAFT")
-    base.transition(draft_entry.id, "review", user="bob")
-    base.transition(draft_entry.id, "published", user="carol")
-    base.transition(base.get_entry("E-OLD").id, "archived", user="carol")
-    base.save_entry(draft("还在写的草稿", status="draft"), user="bob")
-    base.save_entry(replace(ed.draft_of(base.get_entry("E-EXPIRING")), status="published"), user="x",
-                    entry_id=base.get_entry("E-EXPIRING").id)  # unchanged: no version, not listed
+    sbk = base.entries.get("E-SBK")
+    base.entries.save(replace(ed.draft_of(sbk), answer="新的补办流程。"), actor=editor("alice"), entry_id=sbk.id)
+    draft_entry = base.entries.get("E-DRAFT")
+    base.entries.transition(draft_entry.id, "review", actor=editor("bob"))
+    base.entries.transition(draft_entry.id, "published", actor=editor("carol"))
+    base.entries.transition(base.entries.get("E-OLD").id, "archived", actor=editor("carol"))
+    base.entries.save(draft("还在写的草稿", status="draft"), actor=editor("bob"))
+    base.entries.save(replace(ed.draft_of(base.entries.get("E-EXPIRING")), status="published"), actor=editor("x"),
+                      entry_id=base.entries.get("E-EXPIRING").id)  # unchanged: no version, not listed
     clock.now = datetime(2026, 11, 28, 10, 0)
     updates = ed.updates_since(base, shift_end)
     got = {(u.entry.external_id, u.kind) for u in updates}
@@ -283,37 +291,37 @@ def test_updates_since_last_shift(base: KnowledgeBase, clock: Clock) -> None:
 def test_updates_since_ignores_edits_that_do_not_reach_agents(base: KnowledgeBase, clock: Clock) -> None:
     shift_end = clock.now
     clock.now += timedelta(hours=1)
-    d = base.get_entry("E-DRAFT")
-    base.save_entry(replace(ed.draft_of(d), answer="草稿改了"), user="bob", entry_id=d.id)
-    sbk = base.get_entry("E-SBK")
-    base.transition(sbk.id, "draft", user="alice")  # withdrawn for rework
+    d = base.entries.get("E-DRAFT")
+    base.entries.save(replace(ed.draft_of(d), answer="草稿改了"), actor=editor("bob"), entry_id=d.id)
+    sbk = base.entries.get("E-SBK")
+    base.entries.transition(sbk.id, "draft", actor=editor("alice"))  # withdrawn for rework
     assert [(u.entry.external_id, u.kind) for u in ed.updates_since(base, shift_end)] == [("E-SBK", "withdrawn")]
 
 
 def test_last_shift_end(base: KnowledgeBase) -> None:
-    base.create_user("agent1")
-    assert ed.last_shift_end(base, "agent1") is None
-    assert ed.last_shift_end(base, "nobody") is None
-    with base.session() as s:
+    base.users.create("agent1", actor=Actor.system("admin"))
+    assert base.users.last_shift_end("agent1") is None
+    assert base.users.last_shift_end("nobody") is None
+    with base.store.session() as s:
         u = s.scalar(select(m.User).where(m.User.username == "agent1"))
         assert u is not None
         u.last_shift_end = datetime(2026, 11, 27, 18, 0)
-    assert ed.last_shift_end(base, "agent1") == datetime(2026, 11, 27, 18, 0)
+    assert base.users.last_shift_end("agent1") == datetime(2026, 11, 27, 18, 0)
 
 
 # ------------------------------------------------------------------ rollback
 def test_rollback_restores_content_but_not_status(base: KnowledgeBase, clock: Clock) -> None:
-    e = base.get_entry("E-DRAFT")  # revision 1, draft
-    base.save_entry(replace(ed.draft_of(e), answer="第二版口径"), user="bob", entry_id=e.id)
-    base.transition(e.id, "review", user="bob")
-    base.transition(e.id, "published", user="carol")  # revision 4, published
-    view, ch = base.rollback_entry(e.id, 1, user="carol", expected_revision=4)
+    e = base.entries.get("E-DRAFT")  # revision 1, draft
+    base.entries.save(replace(ed.draft_of(e), answer="第二版口径"), actor=editor("bob"), entry_id=e.id)
+    base.entries.transition(e.id, "review", actor=editor("bob"))
+    base.entries.transition(e.id, "published", actor=editor("carol"))  # revision 4, published
+    view, ch = base.entries.rollback(e.id, 1, actor=editor("carol"), expected_revision=4)
     assert view.answer == e.answer and view.status == "published" and view.revision == 5
     assert ch.entries_upserted == {e.id}
-    last = base.entry_history(e.id)[-1]
+    last = base.entries.history(e.id)[-1]
     assert last.action == "rollback" and last.note == "回滚到第 1 版" and last.changed_by == "carol"
     with pytest.raises(ConflictError):
-        base.rollback_entry(e.id, 2, user="carol", expected_revision=4)
-    assert base.get_entry(e.id).revision == 5
+        base.entries.rollback(e.id, 2, actor=editor("carol"), expected_revision=4)
+    assert base.entries.get(e.id).revision == 5
     with pytest.raises(NotFound):
-        base.rollback_entry(e.id, 99, user="carol")
+        base.entries.rollback(e.id, 99, actor=editor("carol"))

@@ -37,19 +37,19 @@ def cli(db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Run:
 
 def test_places_import_merges_and_replace_deletes(cli: Run, db_url: str, tmp_path: Path) -> None:
     kb = KnowledgeBase.open(db_url)
-    gazetteer = len(kb.places())  # the shipped one, 300-odd districts and streets
+    gazetteer = len(kb.lexicons.places())  # the shipped one, 300-odd districts and streets
     assert gazetteer > 300
     one = write_jsonl(tmp_path / "one.jsonl", [{"district": "朝阳区", "street": "望京街道",
                                                 "aliases": ["望京", "望京西"]}])
     code, out, err = cli("import", str(one), "--kind", "places")
     assert code == EXIT_OK, err
     assert "新增 created 0" in out and "更新 updated 1" in out and "删除" not in out
-    assert len(kb.places()) == gazetteer
+    assert len(kb.lexicons.places()) == gazetteer
     code, out, _ = cli("import", str(one), "--kind", "places", "--replace", "--dry-run")
-    assert code == EXIT_OK and f"删除 deleted {gazetteer - 1}" in out and len(kb.places()) == gazetteer
+    assert code == EXIT_OK and f"删除 deleted {gazetteer - 1}" in out and len(kb.lexicons.places()) == gazetteer
     code, out, _ = cli("import", str(one), "--kind", "places", "--replace")
     assert code == EXIT_OK and f"删除 deleted {gazetteer - 1}" in out
-    assert [p["street"] for p in kb.places()] == ["望京街道"]
+    assert [p["street"] for p in kb.lexicons.places()] == ["望京街道"]
     kb.close()
 
 
@@ -104,7 +104,7 @@ def test_import_while_another_runs_exits_3_with_a_message(cli: Run, db_url: str,
     path = write_jsonl(tmp_path / "p.jsonl", PLACES)
     assert cli("import", str(path), "--kind", "places")[0] == EXIT_OK
     kb = KnowledgeBase.open(db_url)
-    with kb.engine.connect() as other:
+    with kb.store.engine.connect() as other:
         other.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": exchange.IMPORT_LOCK_KEY})
         code, _, err = cli("import", str(path), "--kind", "places")
         other.rollback()

@@ -17,6 +17,7 @@ from kb.errors import ConflictError, StorageError
 from kb.exchange import ImportResult, import_file
 from kb.service import KnowledgeBase
 from tests.conftest import Clock
+from tests.helpers import IMPORT, editor
 from tests.kb.factories import add_departments, entry_record, save_published
 from tests.kb.test_exchange import write_jsonl
 
@@ -46,8 +47,8 @@ def test_two_imports_of_the_same_file_at_once(db_url: str, clock: Clock, tmp_pat
     try:
         add_departments(kb1)
         path = write_jsonl(tmp_path / "e.jsonl", [entry_record(i) for i in range(300)])
-        results = in_threads(lambda: import_file(kb1, path, kind="entries"),
-                             lambda: import_file(kb2, path, kind="entries"))
+        results = in_threads(lambda: import_file(kb1, path, kind="entries", actor=IMPORT),
+                             lambda: import_file(kb2, path, kind="entries", actor=IMPORT))
         assert all(isinstance(r, ImportResult) for r in results), results
         assert sorted((r.created, r.unchanged) for r in results) == [(0, 300), (300, 0)]
         assert kb1.stats().entries == 300
@@ -66,12 +67,12 @@ def test_import_while_another_holds_the_lock_says_so(db_url: str, tmp_path: Path
     try:
         add_departments(kb)
         path = write_jsonl(tmp_path / "e.jsonl", [entry_record(1)])
-        with kb.engine.connect() as other:
+        with kb.store.engine.connect() as other:
             other.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": exchange.IMPORT_LOCK_KEY})
             with pytest.raises(StorageError, match="另一个导入正在进行"):
-                import_file(kb, path, kind="entries")
+                import_file(kb, path, kind="entries", actor=IMPORT)
             other.rollback()
-        assert import_file(kb, path, kind="entries").created == 1
+        assert import_file(kb, path, kind="entries", actor=IMPORT).created == 1
     finally:
         kb.close()
 
@@ -106,18 +107,18 @@ def test_editor_losing_a_race_gets_the_conflict(db_url: str, tmp_path: Path) -> 
     from kb.exchange import entry_draft
 
     save_published(kb, entry_draft(entry_record(1)))
-    entry = kb.get_entry("E-00001")
+    entry = kb.entries.get("E-00001")
     clock = MeetingClock(datetime(2026, 11, 28, 10, 0))
-    a, b = KnowledgeBase(kb.engine, clock=clock), KnowledgeBase(kb.engine, clock=clock)
+    a, b = KnowledgeBase(kb.store.engine, clock=clock), KnowledgeBase(kb.store.engine, clock=clock)
     mine = entry_draft(entry_record(1, answer="甲改的口径"))
     theirs = entry_draft(entry_record(1, answer="乙改的口径"))
     try:
         results = in_threads(
-            lambda: a.save_entry(mine, user="甲", entry_id=entry.id, expected_revision=entry.revision),
-            lambda: b.save_entry(theirs, user="乙", entry_id=entry.id, expected_revision=entry.revision))
+            lambda: a.entries.save(mine, actor=editor("甲"), entry_id=entry.id, expected_revision=entry.revision),
+            lambda: b.entries.save(theirs, actor=editor("乙"), entry_id=entry.id, expected_revision=entry.revision))
         errors = [r for r in results if isinstance(r, BaseException)]
         assert len(errors) == 1 and isinstance(errors[0], ConflictError), results
         assert errors[0].current_revision == entry.revision + 1
-        assert [v.revision for v in kb.entry_history("E-00001")] == [1, 2]
+        assert [v.revision for v in kb.entries.history("E-00001")] == [1, 2]
     finally:
         kb.close()

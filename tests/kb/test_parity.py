@@ -27,7 +27,7 @@ def load_and_dump(url: str, clock: Clock) -> dict[str, list[tuple[Any, ...]]]:
         result = set_up(kb)
         assert result.loaded and result.lexicon.ok
         tables: dict[str, list[tuple[Any, ...]]] = {}
-        with kb.engine.connect() as conn:
+        with kb.store.engine.connect() as conn:
             for table in Base.metadata.sorted_tables:
                 rows = conn.execute(select(table).order_by(*table.primary_key.columns)).all()
                 tables[table.name] = [tuple(r) for r in rows]

@@ -15,18 +15,18 @@ def test_sample_meets_the_brief(sqlite_kb: KnowledgeBase) -> None:
     results = {r.kind: r for r in load_sample(sqlite_kb)}
     stats = sqlite_kb.stats()
     assert stats.published >= 80 and stats.departments >= 40 and stats.scripts >= 15
-    areas = {e.category.split("/")[0] for e in sqlite_kb.list_entries(status="published", limit=10_000)}
+    areas = {e.category.split("/")[0] for e in sqlite_kb.entries.find(status="published", limit=10_000)}
     assert len(areas) >= 12, areas
-    kinds = Counter(s.kind for s in sqlite_kb.scripts())
+    kinds = Counter(s.kind for s in sqlite_kb.directory.scripts())
     assert {"greeting", "closing", "transfer", "soothing", "refusal"} <= set(kinds)
-    emergency = " ".join(e.answer for e in sqlite_kb.list_entries(category="应急", limit=50))
+    emergency = " ".join(e.answer for e in sqlite_kb.entries.find(category="应急", limit=50))
     for number in ("110", "119", "120", "122"):
         assert number in emergency
-    phones = " ".join(d.phone for d in sqlite_kb.departments())
+    phones = " ".join(d.phone for d in sqlite_kb.directory.departments())
     for number in ("12333", "12315", "12369", "12348", "12329", "95598"):
         assert number in phones, number
     assert results["entries"].rows == stats.entries
-    terms, kinds_rows = sqlite_kb.alert_records()
+    terms, kinds_rows = sqlite_kb.lexicons.alert_records()
     assert AlertLexicon.from_records(terms, kinds_rows).detect("楼道里一股臭鸡蛋味")
 
 

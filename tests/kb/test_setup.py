@@ -17,7 +17,9 @@ from kb.errors import StorageError
 from kb.resources import resource_path
 from kb.sample import SAMPLE_FILES, check_lexicon, open_and_set_up, read_jsonl, set_up
 from kb.service import KnowledgeBase
+from kb.services.lexicons import LexiconService
 from tests.conftest import Clock
+from tests.helpers import editor
 
 
 def shipped_triggers() -> dict[str, int]:
@@ -44,10 +46,10 @@ def test_set_up_loads_everything_on_an_empty_database(fresh: KnowledgeBase) -> N
     result = set_up(fresh)
     assert result.migrated and {r.kind for r in result.loaded} >= {"entries", "departments"}
     assert result.lexicon.ok, result.lexicon.problems()
-    terms, kinds = fresh.alert_records()
+    terms, kinds = fresh.lexicons.alert_records()
     assert len(terms) == len(read_jsonl(resource_path("sample/alert_terms.jsonl")))
     assert {k["kind"] for k in kinds} == shipped_kinds()
-    assert len(fresh.places()) == len(read_jsonl(resource_path("sample/gazetteer.jsonl")))
+    assert len(fresh.lexicons.places()) == len(read_jsonl(resource_path("sample/gazetteer.jsonl")))
     assert set_up(fresh).loaded == []  # a second start finds the work done
 
 
@@ -56,10 +58,10 @@ def test_a_failed_set_up_leaves_nothing_behind(fresh: KnowledgeBase, monkeypatch
     def fail(*_a: Any, **_k: Any) -> None:
         raise StorageError("数据库错误 (database)：value too long for type character varying(300)")
 
-    monkeypatch.setattr(KnowledgeBase, "set_places", fail)  # the last step of the load
+    monkeypatch.setattr(LexiconService, "set_places", fail)  # the last step of the load
     with pytest.raises(StorageError):
         set_up(fresh)
-    assert not db.has_tables(fresh.engine)  # not even the schema: the next start begins again
+    assert not db.has_tables(fresh.store.engine)  # not even the schema: the next start begins again
     monkeypatch.undo()
     result = set_up(fresh)
     assert result.loaded and result.lexicon.ok
@@ -69,11 +71,11 @@ def test_a_failed_set_up_leaves_nothing_behind(fresh: KnowledgeBase, monkeypatch
 def test_an_empty_set_up_still_loads_the_safety_lexicon(fresh: KnowledgeBase) -> None:
     result = set_up(fresh, sample=False)
     assert result.loaded == [] and result.lexicon.ok
-    assert fresh.is_empty() and fresh.alert_records()[0] and fresh.places()
+    assert fresh.is_empty() and fresh.lexicons.alert_records()[0] and fresh.lexicons.places()
 
 
 def _drop_kind(kb: KnowledgeBase, kind: str) -> None:
-    with kb.session() as s:
+    with kb.store.session() as s:
         s.execute(delete(m.AlertTermRow).where(m.AlertTermRow.kind == kind))
         s.execute(delete(m.AlertKindRow).where(m.AlertKindRow.kind == kind))
 
@@ -81,12 +83,12 @@ def _drop_kind(kb: KnowledgeBase, kind: str) -> None:
 def test_an_incomplete_lexicon_is_reported_and_repaired(fresh: KnowledgeBase) -> None:
     set_up(fresh)
     custom = {"kind": "medical", "pattern": "本中心自加的急救词", "polarity": "trigger", "note": "中心自加"}
-    terms, kinds = fresh.alert_records()
-    fresh.set_alert_records([*terms, custom], kinds, user="editor")
+    terms, kinds = fresh.lexicons.alert_records()
+    fresh.lexicons.set_alert_records([*terms, custom], kinds, actor=editor("editor"))
     _drop_kind(fresh, "fire")
-    with fresh.session() as s:  # most of the police triggers gone
+    with fresh.store.session() as s:  # most of the police triggers gone
         ids = s.scalars(select(m.AlertTermRow.id).where(m.AlertTermRow.kind == "police",
-                                                         m.AlertTermRow.polarity == "trigger")).all()
+                                                        m.AlertTermRow.polarity == "trigger")).all()
         s.execute(delete(m.AlertTermRow).where(m.AlertTermRow.id.in_(ids[: len(ids) * 3 // 4])))
 
     check = check_lexicon(fresh)
@@ -97,7 +99,7 @@ def test_an_incomplete_lexicon_is_reported_and_repaired(fresh: KnowledgeBase) ->
 
     result = set_up(fresh, sample=True)  # init on a non-empty base: no sample reload, but the lexicon is repaired
     assert result.loaded == [] and result.repaired and result.lexicon.ok
-    stored = {(t["kind"], t["pattern"], t["polarity"]) for t in fresh.alert_records()[0]}
+    stored = {(t["kind"], t["pattern"], t["polarity"]) for t in fresh.lexicons.alert_records()[0]}
     assert ("medical", "本中心自加的急救词", "trigger") in stored  # the center's own lines stay
     assert sum(1 for k, _, p in stored if k == "fire" and p == "trigger") == shipped_triggers()["fire"]
 
@@ -107,13 +109,13 @@ def test_the_app_start_reports_but_does_not_rewrite_an_edited_lexicon(fresh: Kno
     _drop_kind(fresh, "traffic")
     result = set_up(fresh, sample=False, repair=False)
     assert not result.lexicon.ok and result.lexicon.missing_kinds == ("traffic",) and not result.repaired
-    assert "traffic" not in {k["kind"] for k in fresh.alert_records()[1]}
+    assert "traffic" not in {k["kind"] for k in fresh.lexicons.alert_records()[1]}
 
 
 def test_a_base_left_without_alert_lines_gets_them_at_the_next_start(fresh: KnowledgeBase) -> None:
     """The state the old init left on PostgreSQL: entries loaded, 0 alert lines and 0 places."""
     set_up(fresh)
-    with fresh.session() as s:
+    with fresh.store.session() as s:
         s.execute(delete(m.AlertTermRow))
         s.execute(delete(m.AlertKindRow))
         s.execute(delete(m.Place))
@@ -123,15 +125,15 @@ def test_a_base_left_without_alert_lines_gets_them_at_the_next_start(fresh: Know
 
     result = set_up(fresh, repair=False)  # the app's start: no alert kind at all is never a choice
     assert result.lexicon.ok and result.repaired and result.loaded == []
-    assert fresh.places() == []  # the gazetteer is the city's own business: left to init
+    assert fresh.lexicons.places() == []  # the gazetteer is the city's own business: left to init
     result = set_up(fresh)  # huiyin init
-    assert len(fresh.places()) == len(read_jsonl(resource_path("sample/gazetteer.jsonl")))
+    assert len(fresh.lexicons.places()) == len(read_jsonl(resource_path("sample/gazetteer.jsonl")))
 
 
 def test_open_and_set_up_returns_an_open_base(db_url: str) -> None:
     kb, result = open_and_set_up(db_url, sample=False)
     try:
-        assert result.lexicon.ok and db.schema_revision(kb.engine) == db.HEAD_REVISION
+        assert result.lexicon.ok and db.schema_revision(kb.store.engine) == db.HEAD_REVISION
         assert sample.check_lexicon(kb).ok
     finally:
         kb.close()
@@ -177,12 +179,13 @@ def test_migration_0002_carries_an_existing_database_along(db_url: str) -> None:
         engine.dispose()
     kb = KnowledgeBase.open(db_url)
     try:
-        terms, kinds = kb.alert_records()
+        terms, kinds = kb.lexicons.alert_records()
         assert [t["pattern"] for t in terms] == ["煤气味"] and kinds[0]["transfer_to"] == "119"
         long_line = "(" + "|".join(f"{i}号楼" for i in range(1, 80)) + ")…煤气味"
         assert len(long_line) > 300
-        kb.set_alert_records([*terms, {"kind": "fire", "pattern": long_line, "polarity": "trigger", "note": ""}],
-                             kinds, user="editor")
-        assert long_line in {t["pattern"] for t in kb.alert_records()[0]}
+        kb.lexicons.set_alert_records([*terms, {"kind": "fire", "pattern": long_line, "polarity": "trigger",
+                                                "note": ""}],
+                                      kinds, actor=editor("editor"))
+        assert long_line in {t["pattern"] for t in kb.lexicons.alert_records()[0]}
     finally:
         kb.close()

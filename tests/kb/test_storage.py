@@ -8,11 +8,15 @@ import pytest
 from sqlalchemy import inspect
 
 from kb import db
+from kb.actor import Actor
 from kb.dto import EntryDraft, WorkOrderDraft
-from kb.errors import ConflictError, NotFound, ValidationError
+from kb.errors import ConflictError, NotFound, PermissionDenied, ValidationError
 from kb.service import KnowledgeBase
 from tests.conftest import Clock
+from tests.helpers import agent, editor
 from tests.kb.factories import add_departments, save_published
+
+ADMIN = Actor.system("admin")
 
 
 def draft(**over: object) -> EntryDraft:
@@ -23,11 +27,11 @@ def draft(**over: object) -> EntryDraft:
 
 
 def test_schema_is_created_by_migrations(kb: KnowledgeBase) -> None:
-    tables = set(inspect(kb.engine).get_table_names())
+    tables = set(inspect(kb.store.engine).get_table_names())
     assert {"entry", "entry_version", "category", "department", "script", "work_order", "bulletin",
             "app_user", "audit_log", "change_log", "alembic_version"} <= tables
-    assert db.schema_revision(kb.engine) == db.HEAD_REVISION
-    assert db.upgrade(kb.engine) is False  # already at head
+    assert db.schema_revision(kb.store.engine) == db.HEAD_REVISION
+    assert db.upgrade(kb.store.engine) is False  # already at head
 
 
 def test_head_revision_constant_matches_alembic() -> None:
@@ -40,22 +44,22 @@ def test_head_revision_constant_matches_alembic() -> None:
 
 
 def test_sqlite_pragmas(sqlite_kb: KnowledgeBase) -> None:
-    with sqlite_kb.engine.connect() as conn:
+    with sqlite_kb.store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
 
 def test_create_edit_versions_and_revision_counter(kb: KnowledgeBase, clock: Clock) -> None:
     assert kb.revision() == 0
-    view, ch = kb.save_entry(draft(), user="alice")
+    view, ch = kb.entries.save(draft(), actor=editor("alice"))
     assert view.external_id == f"E-{view.id:06d}" and view.revision == 1
     assert view.category == "户籍居住证/居住证" and ch.entries_upserted == {view.id}
     assert ch.revision == kb.revision() > 0
     clock.now += timedelta(minutes=5)
-    view2, ch2 = kb.save_entry(draft(answer="新口径：可网上申请。"), user="bob", entry_id=view.id,
-                               expected_revision=1)
+    view2, ch2 = kb.entries.save(draft(answer="新口径：可网上申请。"), actor=editor("bob"), entry_id=view.id,
+                                 expected_revision=1)
     assert view2.revision == 2 and view2.updated_by == "bob" and ch2.revision > ch.revision
-    hist = kb.entry_history(view.external_id)
+    hist = kb.entries.history(view.external_id)
     assert [v.revision for v in hist] == [1, 2]
     assert hist[0].snapshot["answer"].startswith("持有效") and hist[1].changed_by == "bob"
     since = kb.changes_since(ch.revision)
@@ -63,86 +67,86 @@ def test_create_edit_versions_and_revision_counter(kb: KnowledgeBase, clock: Clo
 
 
 def test_unchanged_save_writes_nothing(kb: KnowledgeBase) -> None:
-    view, ch = kb.save_entry(draft(), user="alice")
-    again, ch2 = kb.save_entry(draft(), user="alice", entry_id=view.id)
+    view, ch = kb.entries.save(draft(), actor=editor("alice"))
+    again, ch2 = kb.entries.save(draft(), actor=editor("alice"), entry_id=view.id)
     assert again.revision == 1 and not ch2.entries_upserted and ch2.revision == ch.revision
 
 
 def test_optimistic_conflict_loses_nothing(kb: KnowledgeBase) -> None:
-    view, _ = kb.save_entry(draft(), user="alice")
-    kb.save_entry(draft(answer="Bob 的版本"), user="bob", entry_id=view.id, expected_revision=1)
+    view, _ = kb.entries.save(draft(), actor=editor("alice"))
+    kb.entries.save(draft(answer="Bob 的版本"), actor=editor("bob"), entry_id=view.id, expected_revision=1)
     with pytest.raises(ConflictError) as err:
-        kb.save_entry(draft(answer="Alice 的版本"), user="alice", entry_id=view.id, expected_revision=1)
+        kb.entries.save(draft(answer="Alice 的版本"), actor=editor("alice"), entry_id=view.id, expected_revision=1)
     assert err.value.current_revision == 2
-    assert kb.get_entry(view.id).answer == "Bob 的版本"
+    assert kb.entries.get(view.id).answer == "Bob 的版本"
 
 
 def test_rollback_is_a_new_version(kb: KnowledgeBase) -> None:
-    view, _ = kb.save_entry(draft(), user="alice")
-    kb.save_entry(draft(answer="错误的口径"), user="bob", entry_id=view.id)
-    back, _ = kb.rollback_entry(view.external_id, 1, user="carol")
+    view, _ = kb.entries.save(draft(), actor=editor("alice"))
+    kb.entries.save(draft(answer="错误的口径"), actor=editor("bob"), entry_id=view.id)
+    back, _ = kb.entries.rollback(view.external_id, 1, actor=editor("carol"))
     assert back.revision == 3 and back.answer == "持有效身份证件到居住地派出所申领。"
-    assert kb.entry_history(view.external_id)[-1].action == "rollback"
+    assert kb.entries.history(view.external_id)[-1].action == "rollback"
     with pytest.raises(NotFound):
-        kb.rollback_entry(view.external_id, 9, user="carol")
+        kb.entries.rollback(view.external_id, 9, actor=editor("carol"))
 
 
 def test_workflow_needs_second_reviewer(kb: KnowledgeBase) -> None:
-    view, _ = kb.save_entry(draft(), user="alice")
-    view, _ = kb.transition(view.id, "review", user="alice")
-    with pytest.raises(ValidationError, match="审核人"):
-        kb.transition(view.id, "published", user="alice")
-    pub, _ = kb.transition(view.id, "published", user="bob")
+    view, _ = kb.entries.save(draft(), actor=editor("alice"))
+    view, _ = kb.entries.transition(view.id, "review", actor=editor("alice"))
+    with pytest.raises(PermissionDenied, match="审核人"):
+        kb.entries.transition(view.id, "published", actor=editor("alice"))
+    pub, _ = kb.entries.transition(view.id, "published", actor=editor("bob"))
     assert pub.status == "published" and pub.reviewed_by == "bob"
     with pytest.raises(ValidationError):
-        kb.transition(view.id, "review", user="bob")
+        kb.entries.transition(view.id, "review", actor=editor("bob"))
 
 
 def test_status_changes_only_through_the_workflow(kb: KnowledgeBase) -> None:
     with pytest.raises(ValidationError) as err:
-        kb.save_entry(draft(status="published"), user="alice")
+        kb.entries.save(draft(status="published"), actor=editor("alice"))
     assert err.value.field == "status"
-    view, _ = kb.save_entry(draft(), user="alice")
-    kb.transition(view.id, "review", user="alice")
+    view, _ = kb.entries.save(draft(), actor=editor("alice"))
+    kb.entries.transition(view.id, "review", actor=editor("alice"))
     with pytest.raises(ValidationError):
-        kb.save_entry(draft(status="published"), user="alice", entry_id=view.id)
+        kb.entries.save(draft(status="published"), actor=editor("alice"), entry_id=view.id)
 
 
 def test_scheduled_publishing(kb: KnowledgeBase, clock: Clock) -> None:
-    view, _ = kb.save_entry(draft(), user="alice")
-    kb.transition(view.id, "review", user="alice")
+    view, _ = kb.entries.save(draft(), actor=editor("alice"))
+    kb.entries.transition(view.id, "review", actor=editor("alice"))
     when = clock.now + timedelta(hours=2)
-    view, _ = kb.transition(view.id, "published", user="bob", publish_at=when)
+    view, _ = kb.entries.transition(view.id, "published", actor=editor("bob"), publish_at=when)
     assert view.status == "review" and view.publish_at == when and view.reviewed_by == "bob"
-    assert not kb.publish_due().entries_upserted
+    assert not kb.entries.publish_due(actor=Actor.system()).entries_upserted
     clock.now += timedelta(hours=3)
-    assert kb.publish_due().entries_upserted == {view.id}
-    assert kb.get_entry(view.id).status == "published"
-    assert kb.entry_history(view.id)[-1].action == "scheduled_publish"
+    assert kb.entries.publish_due(actor=Actor.system()).entries_upserted == {view.id}
+    assert kb.entries.get(view.id).status == "published"
+    assert kb.entries.history(view.id)[-1].action == "scheduled_publish"
 
 
 def test_rollback_keeps_status(kb: KnowledgeBase) -> None:
-    view, _ = kb.save_entry(draft(), user="alice")
-    kb.save_entry(draft(answer="第二版"), user="alice", entry_id=view.id)
-    kb.transition(view.id, "review", user="alice")
-    back, _ = kb.rollback_entry(view.id, 1, user="alice")
+    view, _ = kb.entries.save(draft(), actor=editor("alice"))
+    kb.entries.save(draft(answer="第二版"), actor=editor("alice"), entry_id=view.id)
+    kb.entries.transition(view.id, "review", actor=editor("alice"))
+    back, _ = kb.entries.rollback(view.id, 1, actor=editor("alice"))
     assert back.status == "review" and back.answer.startswith("持有效")
 
 
 def test_validation_errors_name_the_field(kb: KnowledgeBase) -> None:
     with pytest.raises(ValidationError) as err:
-        kb.save_entry(draft(title=" "), user="a")
+        kb.entries.save(draft(title=" "), actor=editor("a"))
     assert err.value.field == "title"
     with pytest.raises(ValidationError) as err:
-        kb.save_entry(draft(department="不存在的单位"), user="a")
+        kb.entries.save(draft(department="不存在的单位"), actor=editor("a"))
     assert "department" in str(err.value)
     with pytest.raises(ValidationError):
-        kb.save_entry(draft(valid_from=date(2026, 2, 1), valid_to=date(2026, 1, 1)), user="a")
+        kb.entries.save(draft(valid_from=date(2026, 2, 1), valid_to=date(2026, 1, 1)), actor=editor("a"))
 
 
 def test_delete_is_logged_for_catch_up(kb: KnowledgeBase) -> None:
-    view, _ = kb.save_entry(draft(), user="alice")
-    ch2 = kb.delete_entry(view.id, user="alice")
+    view, _ = kb.entries.save(draft(), actor=editor("alice"))
+    ch2 = kb.entries.delete(view.id, actor=editor("alice"))
     assert ch2.entries_deleted == {view.id}
     since = kb.changes_since(0)
     assert since.entries_deleted == {view.id} and not since.entries_upserted
@@ -150,7 +154,7 @@ def test_delete_is_logged_for_catch_up(kb: KnowledgeBase) -> None:
 
 def test_departments_and_check(kb: KnowledgeBase, clock: Clock) -> None:
     add_departments(kb)
-    street = kb.get_department("D-CY-SLT")
+    street = kb.directory.get_department("D-CY-SLT")
     assert street.parent_external_id == "D-CY" and street.phones == {"hotline": "010-64176577"}
     save_published(kb, draft(status="published", valid_to=date(2026, 12, 10), department="D-RSJ"))
     save_published(kb, draft(title="旧口径", status="published", valid_to=date(2026, 1, 1)))
@@ -167,56 +171,57 @@ def test_work_order_is_idempotent_and_found_by_phone(kb: KnowledgeBase, clock: C
     wo = WorkOrderDraft(id="0b4f7c2e-1111-4c2b-9a55-000000000001", received_at=clock.now,
                         text="小区暖气不热，室温只有十五度", phone="138 1234 5678", request_type="complaint",
                         handling="dispatched", department="D-CY-SLT", address="朝阳区三里屯", district="朝阳区")
-    v1, _ = kb.save_work_order(wo, user="agent1")
-    v2, _ = kb.save_work_order(wo, user="agent1")
+    v1, _ = kb.work_orders.save(wo, actor=agent("agent1"))
+    v2, _ = kb.work_orders.save(wo, actor=agent("agent1"))
     assert v1.id == v2.id and kb.stats().work_orders == 1
     assert v1.status == "dispatched" and v1.phone == "+8613812345678"
-    found = kb.work_orders_by_phone("+86 138-1234-5678")
+    found = kb.work_orders.by_phone("+86 138-1234-5678")
     assert [w.id for w in found] == [wo.id]
     clock.now += timedelta(days=31)
-    assert kb.work_orders_by_phone("13812345678") == []
+    assert kb.work_orders.by_phone("13812345678") == []
     with pytest.raises(ValidationError, match="department"):
-        kb.save_work_order(WorkOrderDraft(id="x1", received_at=datetime(2026, 1, 1), text="派单",
-                                          handling="dispatched"), user="a")
+        kb.work_orders.save(WorkOrderDraft(id="x1", received_at=datetime(2026, 1, 1), text="派单",
+                                           handling="dispatched"), actor=agent("a"))
 
 
 def test_users_with_argon2(kb: KnowledgeBase) -> None:
-    kb.create_user("zhang", role="editor", password="s3cret")
-    assert kb.verify_user("zhang", "s3cret") == "editor"
-    assert kb.verify_user("zhang", "wrong") is None
+    kb.users.create("zhang", actor=ADMIN, role="editor", password="s3cret")
+    assert kb.users.verify("zhang", "s3cret") == "editor"
+    assert kb.users.verify("zhang", "wrong") is None
     with pytest.raises(ValidationError):
-        kb.create_user("zhang")
+        kb.users.create("zhang", actor=ADMIN)
 
 
 def test_rules_scripts_and_new_departments_are_audited(kb: KnowledgeBase) -> None:
     add_departments(kb)
-    rule, _ = kb.save_rule({"department": "D-CY", "keywords": "暖气|供暖", "district": "朝阳区", "priority": 70,
-                            "note": "朝阳区供暖"}, user="ed")
+    rule, _ = kb.directory.save_rule({"department": "D-CY", "keywords": "暖气|供暖", "district": "朝阳区",
+                                      "priority": 70, "note": "朝阳区供暖"}, actor=editor("ed"))
     assert rule.keywords == ("暖气", "供暖") and rule.external_id.startswith("R-")
-    script, _ = kb.save_script({"kind": "closing", "title": "结束语", "body": "感谢来电，{caller_name}。"}, user="ed")
-    kb.delete_rule(rule.external_id, user="ed")
-    kb.delete_script(script.external_id, user="ed")
-    assert kb.routing_rules() == [] and kb.scripts() == []
+    script, _ = kb.directory.save_script({"kind": "closing", "title": "结束语", "body": "感谢来电，{caller_name}。"},
+                                         actor=editor("ed"))
+    kb.directory.delete_rule(rule.external_id, actor=editor("ed"))
+    kb.directory.delete_script(script.external_id, actor=editor("ed"))
+    assert kb.directory.routing_rules() == [] and kb.directory.scripts() == []
     with pytest.raises(NotFound):
-        kb.delete_rule(rule.external_id, user="ed")
+        kb.directory.delete_rule(rule.external_id, actor=editor("ed"))
     with pytest.raises(ValidationError, match="name"):
-        kb.save_department({"name": "朝阳区人民政府", "level": "district"}, user="ed", new=True)
+        kb.directory.save_department({"name": "朝阳区人民政府", "level": "district"}, actor=editor("ed"), new=True)
     from sqlalchemy import select
 
     from kb import models as m
-    with kb.session() as s:
+    with kb.store.session() as s:
         actions = [(a.object_kind, a.action) for a in s.scalars(select(m.AuditLog).where(
             m.AuditLog.object_kind.in_(["routing_rule", "script"])).order_by(m.AuditLog.id))]
     assert actions == [("routing_rule", "save"), ("script", "save"), ("routing_rule", "delete"), ("script", "delete")]
 
 
 def test_end_shift_and_probe(kb: KnowledgeBase, db_url: str, clock: Clock) -> None:
-    kb.end_shift("zhangli")
-    kb.end_shift("zhangli", datetime(2026, 11, 28, 18, 0))
+    kb.users.end_shift(actor=agent("zhangli"))
+    kb.users.end_shift(actor=agent("zhangli"), at=datetime(2026, 11, 28, 18, 0))
     from sqlalchemy import select
 
     from kb import models as m
-    with kb.session() as s:
+    with kb.store.session() as s:
         assert s.scalar(select(m.User.last_shift_end).where(m.User.username == "zhangli")) == \
             datetime(2026, 11, 28, 18, 0)
     assert KnowledgeBase.probe(db_url) == db.HEAD_REVISION
@@ -233,8 +238,9 @@ def test_probe_creates_nothing(tmp_path: object) -> None:
 def test_iter_work_orders_pages_by_time(kb: KnowledgeBase, clock: Clock) -> None:
     base = datetime(2026, 11, 1, 8, 0)
     for i in range(7):
-        kb.save_work_order(WorkOrderDraft(id=f"00000000-0000-0000-0000-00000000000{6 - i}",
-                                          received_at=base + timedelta(hours=i % 3), text=f"诉求{i}"), user="a")
-    got = [(w.received_at, w.id) for w in kb.iter_work_orders(batch=2)]
+        kb.work_orders.save(WorkOrderDraft(id=f"00000000-0000-0000-0000-00000000000{6 - i}",
+                                           received_at=base + timedelta(hours=i % 3), text=f"诉求{i}"),
+                            actor=agent("a"))
+    got = [(w.received_at, w.id) for w in kb.work_orders.iter_all(batch=2)]
     assert got == sorted(got) and len(got) == 7
-    assert len(list(kb.iter_work_orders(since=base + timedelta(hours=2), batch=2))) == 2
+    assert len(list(kb.work_orders.iter_all(since=base + timedelta(hours=2), batch=2))) == 2

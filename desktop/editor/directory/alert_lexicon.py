@@ -28,6 +28,7 @@ from desktop.editor.directory.common import DirectoryContext, ListTab, ask_merge
 from desktop.editor.directory.data import write_text
 from desktop.editor.directory.widgets import BAD_BRUSH, EditTable, hint, refill
 from desktop.widgets.common import section_label
+from kb.actor import Actor
 from kb.alerts import ANY_KIND, POLARITIES, SENTENCE_POLARITIES, AlertLexicon, check_line
 from kb.dto import Changes
 from kb.errors import ImportRejected, RowError, ValidationError
@@ -82,7 +83,7 @@ def write_jsonl(records: Iterable[Mapping[str, Any]], path: Path) -> int:
 
 
 def export_alerts(kb: KnowledgeBase, folder: Path) -> tuple[int, int]:
-    terms, kinds = kb.alert_records()
+    terms, kinds = kb.lexicons.alert_records()
     return write_jsonl(terms, folder / TERMS_FILE), write_jsonl(kinds, folder / KINDS_FILE)
 
 
@@ -145,7 +146,7 @@ class AlertsTab(ListTab):
 
     # ------------------------------------------------------------ load
     def load_rows(self, kb: KnowledgeBase) -> list[list[str]]:
-        terms, kinds = kb.alert_records()
+        terms, kinds = kb.lexicons.alert_records()
         self._loaded_kinds = [[k["kind"], k["label"], k["transfer_to"], str(k["severity"]), k["script"]]
                               for k in kinds]
         return [[t["kind"], t["pattern"], t["polarity"], t.get("note", "")] for t in terms]
@@ -242,9 +243,9 @@ class AlertsTab(ListTab):
         self.error.setText(f"第 {first.row + 1} 行：{first.reason}{more}；未保存")
 
     def persist(self, kb: KnowledgeBase, payload: tuple[list[dict[str, Any]], list[dict[str, Any]]],
-                user: str) -> Changes:
+                actor: Actor) -> Changes:
         terms, kinds = payload
-        return kb.set_alert_records(terms, kinds, user=user)
+        return kb.lexicons.set_alert_records(terms, kinds, actor=actor)
 
     def saved_message(self, payload: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> str:
         return f"已保存 {len(payload[0])} 条提醒词、{len(payload[1])} 种提醒类型，坐席端立即生效"

@@ -47,6 +47,7 @@ from desktop.editor.texts import error_text
 from desktop.services import SearchEngine
 from desktop.tasks import Op, TaskManager
 from desktop.widgets.common import section_label
+from kb.actor import Actor
 from kb.dto import Changes
 from kb.errors import ImportRejected, RowError, ValidationError
 from kb.exchange import ImportResult, export_file
@@ -73,11 +74,11 @@ class DirectoryContext:
     kb: KnowledgeBase
     engine: SearchEngine | None
     tasks: TaskManager
-    user: str
+    actor: Actor
     today: date | None = None
 
     def current_day(self) -> date:
-        return self.today or self.kb.clock().date()
+        return self.today or self.kb.store.clock().date()
 
 
 def directory_error_text(exc: BaseException) -> str:
@@ -312,7 +313,7 @@ class ListTab(DirectoryTab):
         """The table as the service's input; ValidationError (rows marked) when something is wrong."""
         raise NotImplementedError
 
-    def persist(self, kb: KnowledgeBase, payload: Any, user: str) -> Changes:  # pragma: no cover - overridden
+    def persist(self, kb: KnowledgeBase, payload: Any, actor: Actor) -> Changes:  # pragma: no cover - overridden
         raise NotImplementedError
 
     def saved_message(self, payload: Any) -> str:
@@ -343,10 +344,10 @@ class ListTab(DirectoryTab):
         payload = self.validated()
         if payload is None:
             return
-        kb, user = self.ctx.kb, self.ctx.user
+        kb, actor = self.ctx.kb, self.ctx.actor
 
         def work() -> Changes:
-            changes = self.persist(kb, payload, user)
+            changes = self.persist(kb, payload, actor)
             self.apply_to_engine(changes)
             return changes
 
@@ -559,15 +560,15 @@ class FormTab(DirectoryTab):
         return f"已保存{self.title} {view.external_id}"
 
     def _save_record(self, data: dict[str, Any], save: Callable[..., tuple[Any, Changes]]) -> None:
-        """Save ``data`` with the service call ``save(data, user=)`` on the write queue."""
+        """Save ``data`` with the service call ``save(data, actor=)`` on the write queue."""
         if self.current is None and data["external_id"] and any(r.external_id == data["external_id"]
                                                                  for r in self.rows):
             self.show_error(f"编号 {data['external_id']} 已被使用：请改用其他编号或在列表中选中它再编辑")
             return
-        user = self.ctx.user
+        actor = self.ctx.actor
 
         def work() -> tuple[Any, Changes]:
-            view, changes = save(data, user=user)
+            view, changes = save(data, actor=actor)
             self.apply_to_engine(changes)
             return view, changes
 
@@ -582,7 +583,7 @@ class FormTab(DirectoryTab):
         self._write(work, done)
 
     def delete_button_for(self, delete: Callable[..., Changes]) -> ConfirmButton:
-        """A 删除 button (a second click confirms) for the service call ``delete(external_id, user=)``."""
+        """A 删除 button (a second click confirms) for the service call ``delete(external_id, actor=)``."""
         button = ConfirmButton("删除", "再点一次确认删除")
         button.confirmed.connect(lambda: self._delete_record(delete))
         return button
@@ -590,10 +591,10 @@ class FormTab(DirectoryTab):
     def _delete_record(self, delete: Callable[..., Changes]) -> None:
         if self.current is None:
             return
-        user, ext = self.ctx.user, self.current.external_id
+        actor, ext = self.ctx.actor, self.current.external_id
 
         def work() -> Changes:
-            changes = delete(ext, user=user)
+            changes = delete(ext, actor=actor)
             self.apply_to_engine(changes)
             return changes
 
@@ -609,7 +610,7 @@ class FormTab(DirectoryTab):
         """The import wizard pre-set to this kind (in a window of its own); checks ``path`` right away."""
         dialog = QDialog(self)
         dialog.setWindowTitle(f"导入{self.title}")
-        wizard = ImportWizard(self.ctx.kb, self.ctx.tasks, self.ctx.user)
+        wizard = ImportWizard(self.ctx.kb, self.ctx.tasks, self.ctx.actor)
         wizard.kind.setCurrentIndex(max(wizard.kind.findData(self.exchange_kind), 0))
         wizard.imported.connect(self._imported)
         QVBoxLayout(dialog).addWidget(wizard)

@@ -28,7 +28,7 @@ from desktop.editor.directory.widgets import (
 )
 from desktop.widgets.common import section_label
 from kb.dto import DepartmentView
-from kb.service import STALE_DAYS
+from kb.services.entries import STALE_DAYS
 from kb.vocab import DEPARTMENT_LEVELS
 
 LEVEL_LABELS = DEPARTMENT_LEVELS.labels
@@ -39,7 +39,7 @@ def stale_since(today: date) -> date:
 
 
 def is_stale(d: DepartmentView, today: date) -> bool:
-    """Not verified within :data:`kb.service.STALE_DAYS` days (or never)."""
+    """Not verified within :data:`kb.services.entries.STALE_DAYS` days (or never)."""
     return d.last_verified is None or d.last_verified < stale_since(today)
 
 
@@ -150,7 +150,7 @@ class DepartmentsTab(FormTab):
     # ------------------------------------------------------------ list
     def refresh(self) -> None:
         kb = self.ctx.kb
-        self._read(lambda: kb.departments(include_inactive=True), self.set_rows)
+        self._read(lambda: kb.directory.departments(include_inactive=True), self.set_rows)
 
     def set_rows(self, rows: list[DepartmentView]) -> None:
         today = self.ctx.current_day()
@@ -243,7 +243,7 @@ class DepartmentsTab(FormTab):
 
     def save(self, **override: Any) -> None:
         self._save_record({**self.record(), **override},
-                          functools.partial(self.ctx.kb.save_department, new=self.current is None))
+                          functools.partial(self.ctx.kb.directory.save_department, new=self.current is None))
 
     def saved_message(self, view: DepartmentView) -> str:
         return f"已保存承办单位 {view.external_id} {view.name}"

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QWidget
 from desktop.editor.directory.common import DirectoryContext, ListTab
 from desktop.editor.directory.data import write_text
 from indexer import analysis
+from kb.actor import Actor
 from kb.dto import Changes
 from kb.errors import ImportRejected, RowError, ValidationError
 from kb.service import KnowledgeBase
@@ -86,7 +87,7 @@ class DictionaryTab(ListTab):
                      "文件格式：每行「词 词频 词性」。")
 
     def load_rows(self, kb: KnowledgeBase) -> list[list[str]]:
-        return [[w, "" if f is None else str(f), p] for w, f, p in kb.dict_words()]
+        return [[w, "" if f is None else str(f), p] for w, f, p in kb.lexicons.dict_words()]
 
     def collect(self) -> list[tuple[str, int | None, str]]:
         words: list[tuple[str, int | None, str]] = []
@@ -107,18 +108,18 @@ class DictionaryTab(ListTab):
             raise ImportRejected(errors)
         return words
 
-    def persist(self, kb: KnowledgeBase, payload: list[tuple[str, int | None, str]], user: str) -> Changes:
-        return kb.set_dict_words(payload, user=user)
+    def persist(self, kb: KnowledgeBase, payload: list[tuple[str, int | None, str]], actor: Actor) -> Changes:
+        return kb.lexicons.set_dict_words(payload, actor=actor)
 
     def save(self) -> None:
         """Two ops on the write queue: commit the words (quick), then reload jieba and rebuild the index."""
         payload = self.validated()
         if payload is None:
             return
-        kb, user = self.ctx.kb, self.ctx.user
+        kb, actor = self.ctx.kb, self.ctx.actor
         self.error.clear()
         self.save_button.setEnabled(False)
-        self._write(lambda: kb.set_dict_words(payload, user=user),
+        self._write(lambda: kb.lexicons.set_dict_words(payload, actor=actor),
                     lambda ch: self._words_saved(ch, len(payload)), self._save_failed)
 
     def _words_saved(self, changes: Changes, count: int) -> None:
@@ -149,7 +150,7 @@ class DictionaryTab(ListTab):
         return [[w, "" if f is None else str(f), p] for w, f, p in load_dict_words(path)]
 
     def write_file(self, kb: KnowledgeBase, path: Path) -> int:
-        return write_dict_words(kb.dict_words(), path)
+        return write_dict_words(kb.lexicons.dict_words(), path)
 
     def run_try(self) -> None:
         text = self.try_input.text().strip()

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QComboBox, QWidget
 
 from desktop.editor.directory.common import DirectoryContext, ListTab
 from desktop.editor.directory.widgets import refill
+from kb.actor import Actor
 from kb.dto import Changes
 from kb.errors import ImportRejected, RowError
 from kb.exchange import export_file, read_rows
@@ -51,7 +52,7 @@ class PlacesTab(ListTab):
         self.district_filter.currentIndexChanged.connect(lambda _i: self.apply_filter())
 
     def load_rows(self, kb: KnowledgeBase) -> list[list[str]]:
-        return [[p["district"], p["street"], "、".join(p["aliases"])] for p in kb.places()]
+        return [[p["district"], p["street"], "、".join(p["aliases"])] for p in kb.lexicons.places()]
 
     def show_rows(self, rows: list[list[str]]) -> None:
         refill(self.district_filter, [("全部区", ""), *((d, d) for d in dict.fromkeys(r[0] for r in rows if r[0]))])
@@ -78,8 +79,8 @@ class PlacesTab(ListTab):
         labels = {"district": "区", "street": "街道/乡镇", "aliases": "别名"}
         super()._mark_errors([RowError(e.row, labels.get(e.field, e.field), e.reason) for e in errors])
 
-    def persist(self, kb: KnowledgeBase, payload: list[dict[str, Any]], user: str) -> Changes:
-        return kb.set_places(payload, user=user)
+    def persist(self, kb: KnowledgeBase, payload: list[dict[str, Any]], actor: Actor) -> Changes:
+        return kb.lexicons.set_places(payload, actor=actor)
 
     def saved_message(self, payload: list[dict[str, Any]]) -> str:
         return f"已保存 {len(payload)} 条地名，属地识别立即生效"

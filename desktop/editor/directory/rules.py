@@ -85,7 +85,7 @@ class RulesTab(FormTab):
         fv.addRow("备注", self.note)
         fv.addRow("", self.active)
 
-        self.delete_button = self.delete_button_for(self.ctx.kb.delete_rule)
+        self.delete_button = self.delete_button_for(self.ctx.kb.directory.delete_rule)
         self._build(self._filter_row(self.show_inactive), form, [self.delete_button])
 
         self.show_inactive.toggled.connect(lambda _on: self.apply_filter())
@@ -95,7 +95,8 @@ class RulesTab(FormTab):
         kb = self.ctx.kb
 
         def load() -> tuple[list[RoutingRuleView], list[DepartmentView], list[str]]:
-            return kb.routing_rules(), kb.departments(include_inactive=True), kb.categories()
+            return (kb.directory.routing_rules(), kb.directory.departments(include_inactive=True),
+                    kb.entries.categories())
 
         self._read(load, self.set_data)
 
@@ -165,4 +166,4 @@ class RulesTab(FormTab):
         if not data["keywords"] and not data["category"]:
             self.show_error("关键词和分类至少填一项，否则这条规则永远不会命中")
             return
-        self._save_record(data, self.ctx.kb.save_rule)
+        self._save_record(data, self.ctx.kb.directory.save_rule)

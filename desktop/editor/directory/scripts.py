@@ -140,7 +140,7 @@ class ScriptsTab(FormTab):
         fv.addWidget(self.preview, 1)
         fv.addWidget(self.variables_note)
 
-        self.delete_button = self.delete_button_for(self.ctx.kb.delete_script)
+        self.delete_button = self.delete_button_for(self.ctx.kb.directory.delete_script)
         self._build(self._filter_row(self.kind_filter), form, [self.delete_button])
 
         self.kind_filter.currentIndexChanged.connect(lambda _i: self.apply_filter())
@@ -150,7 +150,7 @@ class ScriptsTab(FormTab):
 
     def refresh(self) -> None:
         kb = self.ctx.kb
-        self._read(lambda: kb.scripts(), self.set_rows)
+        self._read(lambda: kb.directory.scripts(), self.set_rows)
 
     def _fill_kinds(self, kinds: list[str]) -> None:
         all_kinds = list(dict.fromkeys([*SCRIPT_KIND_LABELS, *kinds]))
@@ -240,4 +240,4 @@ class ScriptsTab(FormTab):
                 "title": self.script_title.text().strip(), "body": self.body.toPlainText().strip()}
 
     def save(self) -> None:
-        self._save_record(self.record(), self.ctx.kb.save_script)
+        self._save_record(self.record(), self.ctx.kb.directory.save_script)

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QWidget
 
 from desktop.editor.directory.common import DirectoryContext, ListTab
 from desktop.editor.directory.data import write_text
+from kb.actor import Actor
 from kb.dto import Changes
 from kb.errors import ImportRejected, RowError
 from kb.sample import read_synonyms
@@ -47,7 +48,7 @@ class SynonymsTab(ListTab):
                      "文件格式：每行「口语说法<Tab>规范说法」，# 开头为注释。")
 
     def load_rows(self, kb: KnowledgeBase) -> list[list[str]]:
-        return [[a, b] for a, b in synonym_pairs(kb.synonyms())]
+        return [[a, b] for a, b in synonym_pairs(kb.lexicons.synonyms())]
 
     def collect(self) -> list[tuple[str, str]]:
         pairs: list[tuple[str, str]] = []
@@ -63,8 +64,8 @@ class SynonymsTab(ListTab):
             raise ImportRejected(errors)
         return pairs
 
-    def persist(self, kb: KnowledgeBase, payload: list[tuple[str, str]], user: str) -> Changes:
-        return kb.set_synonyms(payload, user=user)
+    def persist(self, kb: KnowledgeBase, payload: list[tuple[str, str]], actor: Actor) -> Changes:
+        return kb.lexicons.set_synonyms(payload, actor=actor)
 
     def saved_message(self, payload: list[tuple[str, str]]) -> str:
         return f"已保存 {len(payload)} 对同义词，搜索立即生效"
@@ -73,7 +74,7 @@ class SynonymsTab(ListTab):
         return [[a, b] for a, b in read_synonyms(path)]
 
     def write_file(self, kb: KnowledgeBase, path: Path) -> int:
-        return write_synonyms(synonym_pairs(kb.synonyms()), path)
+        return write_synonyms(synonym_pairs(kb.lexicons.synonyms()), path)
 
     def run_try(self) -> None:
         text = self.try_input.text().strip()

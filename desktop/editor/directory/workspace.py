@@ -1,6 +1,6 @@
 """Directory and rules (名录与规则): departments, routing rules, scripts, synonyms, dictionary, alerts, gazetteer.
 
-``DirectoryWorkspace(kb, engine, tasks, user)`` is one widget with a tab per
+``DirectoryWorkspace(kb, engine, tasks, actor)`` is one widget with a tab per
 list; the editor workspace mounts it as a tab. Every database call runs through
 :class:`desktop.tasks.Op` (writes on the single write worker, followed there by
 ``engine.apply_changes``), so the window never waits on the database or on an
@@ -26,6 +26,7 @@ from desktop.editor.directory.scripts import ScriptsTab
 from desktop.editor.directory.synonyms import SynonymsTab
 from desktop.services import SearchEngine
 from desktop.tasks import TaskManager
+from kb.actor import Actor
 from kb.service import KnowledgeBase
 
 __all__ = ["DirectoryWorkspace"]
@@ -43,11 +44,11 @@ class DirectoryWorkspace(QWidget):
 
     changed = Signal(object)  # Changes committed here (connect the editor's refresh / the agent side)
 
-    def __init__(self, kb: KnowledgeBase, engine: SearchEngine | None, tasks: TaskManager, user: str,
+    def __init__(self, kb: KnowledgeBase, engine: SearchEngine | None, tasks: TaskManager, actor: Actor,
                  parent: QWidget | None = None, *, today: date | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("directoryWorkspace")
-        self.ctx = DirectoryContext(kb=kb, engine=engine, tasks=tasks, user=user, today=today)
+        self.ctx = DirectoryContext(kb=kb, engine=engine, tasks=tasks, actor=actor, today=today)
         self.departments = DepartmentsTab(self.ctx)
         self.rules = RulesTab(self.ctx)
         self.scripts = ScriptsTab(self.ctx)

@@ -1,0 +1,160 @@
+"""The store every area service shares: engine, sessions, clock, and the unit of work with its bookkeeping.
+
+A public service method opens one unit of work (:meth:`Store.unit`) and does all its writes inside it; the
+unit of work writes the change-log rows (what an index or another seat catches up on) and the audit rows
+(who did what), and caches the categories and departments its rows look up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.orm import Session
+
+from kb import db, limits
+from kb import models as m
+from kb.actor import Actor
+from kb.errors import KbError, StorageError, ValidationError
+
+
+class Store:
+    """Engine, session factory and clock. Thread-safe: every unit of work has a session of its own."""
+
+    def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = datetime.now,
+                 bind: Connection | None = None) -> None:
+        self.engine = engine
+        self.clock = clock
+        self._sessions = db.session_factory(bind if bind is not None else engine)
+
+    def bound_to(self, conn: Connection) -> Store:
+        """This store inside ``conn``'s transaction: every unit of work joins it."""
+        return Store(self.engine, clock=self.clock, bind=conn)
+
+    def now(self) -> datetime:
+        return self.clock().replace(microsecond=0)
+
+    def new_session(self) -> Session:
+        """A session the caller commits, rolls back and closes itself (the importer, which maps errors its way)."""
+        return self._sessions()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A transaction: commit on success, roll back on any error (database errors become KbErrors)."""
+        s = self._sessions()
+        try:
+            yield s
+            s.commit()
+        except KbError:
+            s.rollback()
+            raise
+        except IntegrityError as exc:
+            s.rollback()
+            raise ValidationError(f"数据冲突 (integrity)：{exc.orig}") from exc
+        except DataError as exc:  # a value the database refuses (too long, NUL, out of range): bad input
+            s.rollback()
+            raise ValidationError(f"内容不符合数据库要求 (data)：{exc.orig}") from exc
+        except DBAPIError as exc:
+            s.rollback()
+            raise StorageError(f"数据库错误 (database)：{exc.orig}") from exc
+        except BaseException:
+            s.rollback()
+            raise
+        finally:
+            s.close()
+
+    @contextmanager
+    def unit(self) -> Iterator[UnitOfWork]:
+        """A unit of work: :meth:`session` with the bookkeeping and lookups of :class:`UnitOfWork`."""
+        with self.session() as s:
+            yield UnitOfWork(self, s)
+
+    def revision(self) -> int:
+        """The database-wide change counter (0 for an empty base)."""
+        with self.unit() as uow:
+            return uow.revision()
+
+
+class UnitOfWork:
+    """One transaction of a service call (or of a whole import): the session, bookkeeping, cached lookups.
+
+    Internal to ``kb``: the area services and the importer (:mod:`kb.exchange`) write through it.
+    """
+
+    def __init__(self, store: Store, session: Session) -> None:
+        self.store = store
+        self.s = session
+        self._categories: dict[str, m.Category] | None = None
+        self._departments: dict[str, m.Department] | None = None
+
+    def now(self) -> datetime:
+        return self.store.now()
+
+    def revision(self) -> int:
+        return int(self.s.scalar(select(func.max(m.ChangeLog.id))) or 0)
+
+    # ------------------------------------------------------------ bookkeeping
+    def log_change(self, kind: str, object_id: int, op: str) -> int:
+        """A change-log row (the revision an index catches up to); returns the new revision."""
+        row = m.ChangeLog(at=self.now(), kind=kind, object_id=object_id, op=op)
+        self.s.add(row)
+        self.s.flush()
+        return row.id
+
+    def audit(self, actor: Actor, action: str, kind: str, obj: object,
+              detail: Mapping[str, Any] | None = None) -> None:
+        self.s.add(m.AuditLog(at=self.now(), user=actor.user_id, action=action, object_kind=kind,
+                              object_id=str(obj), detail=dict(detail or {})))
+
+    # ------------------------------------------------------------ lookups
+    @property
+    def categories(self) -> dict[str, m.Category]:
+        if self._categories is None:
+            self._categories = {c.path: c for c in self.s.scalars(select(m.Category))}
+        return self._categories
+
+    @property
+    def departments(self) -> dict[str, m.Department]:
+        """By external_id and by exact name (external ids win)."""
+        if self._departments is None:
+            rows = list(self.s.scalars(select(m.Department)))
+            self._departments = {d.name: d for d in rows}
+            self._departments.update({d.external_id: d for d in rows})
+        return self._departments
+
+    def add_department(self, d: m.Department) -> None:
+        self.departments[d.name] = d
+        self.departments[d.external_id] = d
+
+    def department(self, ref: str) -> m.Department | None:
+        """The department named by external id or exact name; None for an empty reference."""
+        if not ref:
+            return None
+        dept = self.departments.get(ref.strip())
+        if dept is None:
+            raise ValidationError(f"department: 承办单位不存在：{ref}")
+        return dept
+
+    def category(self, path: str) -> m.Category | None:
+        """The category for "一级/二级", creating missing levels; None for an empty path."""
+        parts = [p.strip() for p in limits.clean_text(path).replace("／", "/").split("/") if p.strip()]
+        if not parts:
+            return None
+        limits.check(m.Category, {"path": "/".join(parts)}, field="category")
+        for part in parts:
+            limits.check(m.Category, {"name": part}, field="category")
+        parent: m.Category | None = None
+        for i in range(len(parts)):
+            sub = "/".join(parts[: i + 1])
+            cat = self.categories.get(sub)
+            if cat is None:
+                cat = m.Category(name=parts[i], path=sub, parent_id=parent.id if parent else None)
+                self.s.add(cat)
+                self.s.flush()
+                self.categories[sub] = cat
+            parent = cat
+        return parent
