@@ -1,59 +1,12 @@
 """Work-order history at call-center scale: a bounded, decayed summary plus a recent window.
 
-A year of a big city's calls is millions of work orders. Suggestions must not
-slow down or grow in memory with that, so the history is never searched row by
-row. It is *summarised*:
-
-* **Term table** (a Rocchio / nearest-centroid model). Each work order becomes a
-  binary vector of its character bigrams (and latin/number tokens), the first
-  line counted three times, L2-normalised. The vector is added to the centroid
-  of the order's category and of the department it was dispatched to; a
-  returned (退单) order is added to that department with weight
-  ``-RETURN_PENALTY``. The table stores, per term, the sum for each class, the
-  term's document frequency and the number of documents.
-* **Time decay.** Every addition is weighted ``2 ** (age / half_life)`` in
-  "forward decay" form (``exp(λ·(t − t_ref))``), so old cases fade without
-  ever touching the stored numbers again; scores are ratios, and absolute
-  counts are divided by the factor of *now* when shown. Departments decay
-  fast (half-life 180 days: responsibilities move, 退单 teach quickly);
-  categories and term statistics slowly (3 years: what a complaint about
-  noise looks like does not change).
-* **Bounds.** At most ``max_terms`` terms (by decayed document frequency) and
-  ``max_classes_per_term`` classes per term (by weight) survive a compaction.
-  Storage is numpy CSR (term → class, value) plus a small dict of fresh
-  additions merged on compaction, so memory is ``O(max_terms ×
-  max_classes_per_term)`` whatever the history length.
-* **Recent window.** The last ``recent_size`` orders are also kept one by one
-  (id, date, place, status, department, category, first 160 characters and their
-  terms, with an inverted index) for the "similar past case" reasons and for
-  open cases with similar text at the same address. An order re-read while it
-  is in the window (a status change, a 退单) replaces its earlier contribution.
-* **Counted set.** A catch-up re-reads an overlap (3 days after a start, 2 hours
-  periodically); a big city receives far more orders in it than the window
-  holds. So that those orders are not counted twice, the history remembers every
-  order it counted with ``received_at >= high_water - COUNTED_HORIZON`` (7 days)
-  as a sorted ``uint64`` array of id hashes (first 8 bytes of BLAKE2b of the id)
-  with a parallel ``int32`` array of minutes since 2020 for pruning: 12 bytes per
-  remembered order (about 5 MB at 60,000 calls a day), plus a small dict of
-  single :meth:`~WorkOrderHistory.add` calls merged on compaction and save.
-  A re-read order is then: in the window → replaced; in the counted set → skipped;
-  else counted and remembered. Known limitations: a change to an order that has
-  left the window (a late 退单) is not applied, only the first version counts; a
-  catch-up never re-reads further back than ``COUNTED_HORIZON`` (a longer
-  ``overlap`` is shortened to it); a direct :meth:`~WorkOrderHistory.add` of an
-  order older than the horizon and out of the window counts it; two ids sharing a
-  64-bit hash (odds about 5e-9 among 420,000 remembered ids) would skip the second.
-  A file written before the counted set (format version 1) is not loaded: the
-  summary is rebuilt from the database, like any unreadable file.
-
-Queries cost ``O(query terms × max_classes_per_term)``: independent of the
-history size. The summary is persisted as one ``.npz`` file in the index folder
-(:data:`FILE_NAME`) and caught up from :meth:`KnowledgeBase.iter_work_orders`
-with ``since=`` the newest date it has seen, so startup does not re-read
-millions of rows (see :meth:`WorkOrderHistory.catch_up`). The engine makes it
-:meth:`~WorkOrderHistory.follow` its knowledge base: catch-ups run on the
-executor the program passes in (this module starts no thread of its own) and
-:meth:`~WorkOrderHistory.stop` ends them when the engine closes.
+Millions of work orders are never searched row by row: they are summarised as a term table (a
+nearest-centroid model per category and department, time-decayed, bounded in terms and classes),
+a window of the most recent orders for "similar past case" reasons, and a set of counted ids so that a
+catch-up never counts an order twice. Queries cost O(query terms × classes per term), whatever the
+history's length. It is saved as one ``.npz`` beside the index and caught up from the database on the
+executor the engine passes in. The design and its known limits: docs/ARCHITECTURE.md ("Work-order
+history").
 """
 
 from __future__ import annotations
