@@ -374,6 +374,33 @@ def word_spans(text: str) -> tuple[tuple[int, int], ...]:
     return tuple(out)
 
 
+@lru_cache(maxsize=4096)
+def word_parts(word: str) -> tuple[str, ...]:
+    """The words ``word`` is made of: jieba's most probable segmentation of it into shorter words.
+
+    电动车 → 电动 + 车 (not 电 + 动车), 社会保障 → 社会 + 保障. jieba's own route (the product
+    of the words' dictionary frequencies), only without the word itself; characters jieba does
+    not know as words come out one by one. A single character is its own only part.
+    """
+    load_jieba()
+    freq, log_total = _jieba.dt.FREQ, math.log(_jieba.dt.total)
+    n = len(word)
+    # route[i]: (best log probability of word[i:], end of its first part)
+    route: list[tuple[float, int]] = [(0.0, n)] * (n + 1)
+    for i in range(n - 1, -1, -1):
+        options = []
+        for j in range(i + 1, n + 1):
+            count = freq.get(word[i:j]) if j - i < n else None
+            if count or j == i + 1:
+                options.append((math.log(count or 1) - log_total + route[j][0], j))
+        route[i] = max(options)
+    parts, i = [], 0
+    while i < n:
+        parts.append(word[i : route[i][1]])
+        i = route[i][1]
+    return tuple(parts)
+
+
 def words_of(text: str) -> list[str]:
     """Precise-mode jieba words of ``text`` (folded, stop words and punctuation removed)."""
     folded = fold(text)
@@ -472,6 +499,7 @@ _word_cache: dict[str, tuple[str, str]] = {}
 def _word_cache_clear() -> None:
     _word_cache.clear()
     word_spans.cache_clear()  # the dictionary changed: segmentation may too
+    word_parts.cache_clear()
 
 
 def read_pinyin_phrases(lines: Iterable[str]) -> dict[str, list[list[str]]]:

@@ -19,6 +19,11 @@ Evidence, each turned into reasons an agent can check at a glance:
     departments whose **name or duties** the caller mentions ("社保局",
     "省立中山图书馆").
 
+Only the caller's meaningful words count as evidence (:func:`caller_grams`):
+never a stop word (我, 一下, 我家), a single character (意 of 有意见), a bigram
+across two words (人管 of 有人管吗) or one inside a word that is not a word of
+it (动车 of 电动车, which would send an e-bike matter to the traffic police).
+
 Each source gives a distribution over departments (sums to at most 1), added
 with the weights below; scores are comparable across calls (about 0-2).
 Categories come from the history and from the categories of the matched entries.
@@ -33,6 +38,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 from indexer import analysis
 from indexer.history import CAT_BASE, PastCase, WorkOrderHistory, case_terms
@@ -41,7 +47,7 @@ from kb.dto import DepartmentView, EntryView, RoutingRuleView
 from kb.place import Place
 
 __all__ = ["CategorySuggestion", "DepartmentProfiles", "DepartmentSuggestion", "Router", "Routing",
-           "profile_features"]
+           "caller_grams", "caller_phrases", "caller_words", "profile_features"]
 
 #: Hits of the answer search that vote for their owner department.
 VOTE_HITS = 10
@@ -129,6 +135,70 @@ def _grams(text: str) -> set[str]:
     return out
 
 
+@lru_cache(maxsize=64)
+def caller_words(text: str) -> tuple[str, ...]:
+    """The meaningful words of a call text: jieba's words (precise mode) without stop words and
+    single characters; latin words of two letters or more. Folded, in text order, each once."""
+    out = (w for w in analysis.words_of(text)
+           if (len(w) > 1 and analysis.is_cjk(w)) or _LATIN.fullmatch(w))
+    return tuple(dict.fromkeys(out))
+
+
+def _word_grams(word: str, stop: frozenset[str]) -> set[str]:
+    """The bigrams a word stands for: itself (two characters) or those of the words it is made of."""
+    if len(word) < 2 or word in stop:
+        return set()
+    if len(word) == 2 or not analysis.is_cjk(word):
+        return {word}
+    parts = analysis.word_parts(word)
+    if all(len(p) == 1 for p in parts):  # no known word in it (a name, a typo): all of it is the word
+        return {word[i : i + 2] for i in range(len(word) - 1)}
+    out: set[str] = set()
+    for part in parts:
+        out |= _word_grams(part, stop)
+    return out
+
+
+@lru_cache(maxsize=64)
+def caller_grams(text: str) -> frozenset[str]:
+    """What of a call text may count as evidence for a department: bigrams that are words.
+
+    Each of :func:`caller_words` of two characters, and the two-character words a longer one is
+    made of (:func:`analysis.word_parts`: 电动车 → 电动, not 动车; 社会保障卡 → 社会, 保障); a longer
+    word made of no known words (a name, a typo) gives all its bigrams. Latin words as they are.
+    """
+    stop = analysis.stopwords()
+    out: set[str] = set()
+    for word in caller_words(text):
+        out |= _word_grams(word, stop)
+    return frozenset(out)
+
+
+@lru_cache(maxsize=64)
+def caller_phrases(text: str) -> tuple[str, ...]:
+    """What the caller said that counts in full where a department has it as said: each meaningful
+    word of three characters or more (电动车, 图书馆) and each two meaningful words in a row (农业资源,
+    考试报名), with every bigram of it, those across its words included (see :func:`_whole_grams`)."""
+    folded = analysis.fold_aligned(text)
+    stop = analysis.stopwords()
+    words = [folded[start:end] for start, end in analysis.word_spans(text)]
+    meaningful = [analysis.is_cjk(w) and w not in stop for w in words]
+    out: list[str] = []
+    for i, word in enumerate(words):
+        if not meaningful[i]:
+            continue
+        if len(word) > 2:
+            out.append(word)
+        if i + 1 < len(words) and meaningful[i + 1]:
+            out.append(word + words[i + 1])
+    return tuple(dict.fromkeys(out))
+
+
+def _whole_grams(phrase: str) -> list[str]:
+    """All bigrams of a phrase of :func:`caller_phrases`."""
+    return [phrase[i : i + 2] for i in range(len(phrase) - 1)]
+
+
 def name_forms(name: str, short_name: str = "") -> set[str]:
     """Ways a caller may name a department: full name, short name, without prefix or brackets."""
     forms = {name, short_name}
@@ -144,18 +214,25 @@ def name_forms(name: str, short_name: str = "") -> set[str]:
 
 
 class _NameMatcher:
-    """Departments whose name (or duties) the text mentions, by idf-weighted character bigrams."""
+    """Departments whose name (or duties) the text mentions, by idf-weighted character bigrams
+    of the caller's words (:func:`caller_grams`, and a longer word in full where the name or the
+    duties have it in full)."""
 
     def __init__(self, departments: Iterable[DepartmentView]) -> None:
         self.names: dict[int, set[str]] = {}
         self.duties: dict[int, set[str]] = {}
+        self.name_text: dict[int, str] = {}
+        self.duty_text: dict[int, str] = {}
         for d in departments:
             grams: set[str] = set()
-            for form in name_forms(d.name, d.short_name):
+            forms = name_forms(d.name, d.short_name)
+            for form in forms:
                 grams |= _grams(form)
             self.names[d.id] = grams
+            self.name_text[d.id] = analysis.fold_aligned("\n".join(sorted(forms)))
             if d.duties.strip():
                 self.duties[d.id] = _grams(d.duties)
+                self.duty_text[d.id] = analysis.fold_aligned(d.duties)
         self.name_index = self._invert(self.names)
         self.duty_index = self._invert(self.duties)
         n = max(1, len(self.names))
@@ -172,24 +249,38 @@ class _NameMatcher:
                 inv[g].add(d)
         return dict(inv)
 
+    @staticmethod
+    def _hits(grams: Iterable[str], phrases: Sequence[str], index: Mapping[str, set[int]],
+              texts: Mapping[int, str]) -> dict[int, list[str]]:
+        """Department → the grams of the text it has.
+
+        What the name or the duties have as the caller said it counts in full: 图书馆 in "省立中山图书馆"
+        is 图书 and 书馆, 农业资源 in "农业资源与环境研究所" also 业资 (and 机动车 in duties saying
+        机动车), while 电动车 stays 电动 for duties that only know 机动车."""
+        hit: dict[int, set[str]] = defaultdict(set)
+        for g in grams:
+            for d in index.get(g, ()):
+                hit[d].add(g)
+        for phrase in phrases:
+            whole = _whole_grams(phrase)
+            for d in set.intersection(*(index.get(g, set()) for g in whole)):
+                if phrase in texts[d]:
+                    hit[d].update(whole)
+        return {d: sorted(gs) for d, gs in hit.items()}
+
     def match(self, text: str) -> tuple[dict[int, tuple[float, list[str]]], dict[int, tuple[float, list[str]]]]:
         """(name scores, duty scores): dept → (0..1, matched grams)."""
-        grams = _grams(text[:300])
+        head = text[:300]
+        grams, phrases = caller_grams(head), caller_phrases(head)
         names: dict[int, tuple[float, list[str]]] = {}
-        hit: dict[int, list[str]] = defaultdict(list)
-        for g in grams:
-            for d in self.name_index.get(g, ()):
-                hit[d].append(g)
-        for d, gs in hit.items():
+        for d, gs in self._hits(grams, phrases, self.name_index, self.name_text).items():
             names[d] = (sum(self.name_idf[g] for g in gs) / self.name_norm[d], gs)
         duties: dict[int, tuple[float, list[str]]] = {}
         if self.duties and grams:
-            qn = sum(self.duty_idf.get(g, 0.0) for g in grams) or 1.0
-            dhit: dict[int, list[str]] = defaultdict(list)
-            for g in grams:
-                for d in self.duty_index.get(g, ()):
-                    dhit[d].append(g)
-            for d, gs in dhit.items():
+            # What the duties could match: every bigram of the caller's words and phrases, in full.
+            possible = grams.union(*(_whole_grams(p) for p in phrases))
+            qn = sum(self.duty_idf.get(g, 0.0) for g in possible) or 1.0
+            for d, gs in self._hits(grams, phrases, self.duty_index, self.duty_text).items():
                 duties[d] = (sum(self.duty_idf[g] for g in gs) / qn, gs)
         return names, duties
 
@@ -198,7 +289,9 @@ def _join_grams(text: str, grams: Sequence[str]) -> str:
     """Matched bigrams shown as the caller's whole words they cover, joined into runs.
 
     "农业资源", not "农业、业资、资源"; and "暖气", not "暖气不" when 暖气 and 气不 matched
-    in 暖气不热 (a word only partly covered is left out, unless nothing else is left).
+    in 暖气不热: a word only partly covered shows the words it is made of that are covered
+    (电动 of 电动车, never 动车). Stop words, single characters and fragments are never shown:
+    when no word is covered the result is empty.
     """
     folded = analysis.fold_aligned(text)
     covered = [False] * len(folded)
@@ -209,18 +302,22 @@ def _join_grams(text: str, grams: Sequence[str]) -> str:
             start = folded.find(g, start + 1)
     stop = analysis.stopwords()
     keep = [False] * len(folded)
+
+    def show(start: int, word: str) -> None:
+        if len(word) < 2 or word in stop or not any(covered[start : start + len(word)]):
+            return
+        if all(covered[start : start + len(word)]):
+            keep[start : start + len(word)] = [True] * len(word)
+            return
+        parts = analysis.word_parts(word) if analysis.is_cjk(word) else (word,)
+        if len(parts) > 1:  # a word partly covered: the covered words it is made of (暖气 of 暖气不热)
+            at = start
+            for part in parts:
+                show(at, part)
+                at += len(part)
+
     for start, end in analysis.word_spans(text):
-        word = folded[start:end]
-        if word in stop or not any(covered[start:end]):
-            continue
-        # A word partly covered shows its covered sub-words (暖气 of 暖气不热).
-        parts = [word] if all(covered[start:end]) else [w for w in analysis.search_words(word) if w != word]
-        for part in parts:
-            at = start + word.find(part)
-            if all(covered[at : at + len(part)]):
-                keep[at : at + len(part)] = [True] * len(part)
-    if not any(keep):
-        keep = covered
+        show(start, folded[start:end])
     runs, cur = [], ""
     for ch, c in zip(text, keep, strict=False):
         if c:
@@ -235,14 +332,14 @@ def _join_grams(text: str, grams: Sequence[str]) -> str:
 
 
 def profile_features(text: str) -> set[str]:
-    """What a department profile compares: the characters and character bigrams of the CJK runs, latin words.
+    """What a department profile keeps of its entries' titles: the character bigrams of the CJK runs, latin words.
 
-    Single characters carry what bigrams split ("涉税" and "税务" share "税"); bigrams keep the words.
+    A call text is compared by its :func:`caller_grams` (the bigrams that are its words), so a
+    single character or a fragment of the text never counts.
     """
     folded = analysis.fold_aligned(text)
     out: set[str] = set(_LATIN.findall(folded))
     for run in _CJK_RUN.findall(folded):
-        out.update(run)
         out.update(run[i : i + 2] for i in range(len(run) - 1))
     return out
 
@@ -362,12 +459,22 @@ class DepartmentProfiles:
               departments: Collection[int] | None = None) -> dict[int, ProfileMatch]:
         """Departments whose profile covers part of ``text``: coverage 0..1 (idf-weighted share of its features).
 
-        ``names``: feature → departments whose name has it (each counts as
+        The text's features are its :func:`caller_grams`, and the other bigrams of its
+        :func:`caller_phrases` (动车 of 电动车, 试报 of 考试报名), which count only for a department
+        whose profile has every bigram of the phrase. ``names``: feature → departments whose name has it (each counts as
         :data:`PROFILE_NAME_WEIGHT` entries); ``departments``: the ones that may
         be suggested (the idf is over them).
         """
         names = names or {}
-        feats = profile_features(text[:PROFILE_CHARS])
+        head = text[:PROFILE_CHARS]
+        base = caller_grams(head)
+        whole: dict[str, list[list[str]]] = defaultdict(list)  # such a bigram → the phrases it is part of
+        for phrase in caller_phrases(head):
+            grams = _whole_grams(phrase)
+            for g in grams:
+                if g not in base:
+                    whole[g].append(grams)
+        feats = base | whole.keys()
         if not feats:
             return {}
         with self._lock:
@@ -388,9 +495,14 @@ class DepartmentProfiles:
             cover: dict[int, float] = defaultdict(float)
             why: dict[int, list[tuple[float, str]]] = defaultdict(list)
             by_name: dict[int, list[tuple[float, str]]] = defaultdict(list)
+            def has_word(dept: int, grams: list[str]) -> bool:
+                return all(dept in self._counts.get(g, ()) or dept in names.get(g, ()) for g in grams)
+
             for w, f, posting, named in weighted:
                 for dept in (posting.keys() | named) if named else posting.keys():
                     if departments is not None and dept not in departments:
+                        continue
+                    if f in whole and not any(has_word(dept, grams) for grams in whole[f]):
                         continue
                     n_entries = posting.get(dept, 0)
                     n = n_entries + (PROFILE_NAME_WEIGHT if dept in named else 0.0)
@@ -419,22 +531,16 @@ class DepartmentProfiles:
         return best
 
 
-def _display_features(features: Sequence[tuple[str, int]], words: set[str], n: int = 2) -> list[tuple[str, int]]:
-    """The features to show an agent: of the most weighty few, words of the text first, then bigrams;
-    characters only when nothing else (a common word like 很大 matching far down is no reason to show)."""
-    def kind(f: str) -> int:
-        return 2 if len(f) == 1 else 0 if f in words else 1
-
-    features = features[: max(3 * n, 6)]
-    order = sorted(range(len(features)), key=lambda i: (kind(features[i][0]), i))
+def _display_features(features: Sequence[tuple[str, int]], words: Collection[str],
+                      n: int = 2) -> list[tuple[str, int]]:
+    """The features to show an agent: of the most weighty few, those that are the caller's words
+    (``words``: :func:`caller_grams`), not 动车 that counted as part of 电动车 (a common word like
+    很大 matching far down is no reason to show)."""
     out: list[tuple[str, int]] = []
-    for i in order:
-        f = features[i][0]
-        if any(f in g or g in f for g, _ in out) or (out and kind(f) == 2):
+    for f, count in features[: max(3 * n, 6)]:
+        if f not in words or any(f in g or g in f for g, _ in out):
             continue
-        if kind(f) == 1 and any(set(f) & set(g) for g, _ in out):  # 道里 after 楼道: a fragment of it
-            continue
-        out.append(features[i])
+        out.append((f, count))
         if len(out) == n:
             break
     return out
@@ -586,37 +692,37 @@ class Router:
         if self.profiles is None or not text.strip():
             return
         matches = self.profiles.match(text, self._name_features, self.departments)
-        # A name sharing a single character with the text ("扰民" and "人民政府") is no evidence.
-        matches = {d: m for d, m in matches.items() if m.features or any(len(f) > 1 for f in m.name_features)}
         best = sorted(matches.items(), key=lambda kv: (-kv[1].coverage, kv[0]))[:PROFILE_TOP]
         total = sum(m.coverage ** PROFILE_SHARPEN for _, m in best)
         if total <= 0:
             return
-        words = set(analysis.search_words(text[:PROFILE_CHARS]))
+        words = caller_grams(text[:PROFILE_CHARS])
         for rank, (dept_id, m) in enumerate(best):
             share = m.coverage ** PROFILE_SHARPEN / total
             if m.features:
                 shown = _display_features(m.features, words)
                 counts = "、".join(f"「{f}」{n} 条" for f, n in shown)
-                why = f"此单位口径含{counts}"
+                why = f"此单位口径含{counts}" if counts else "此单位口径与来电内容相近"
                 if rank < 5:  # the ones shown: an example the agent can look up
-                    telling = [f for f, _ in m.features[:8] if len(f) > 1] or [f for f, _ in shown]
+                    telling = [f for f, _ in m.features[:8]]
                     title = self.profiles.example(dept_id, telling)
                     if title:
                         why += f"，如《{title[:40]}》"
             else:  # only its name covers the text
-                names = _display_features([(f, 0) for f in m.name_features], words)
-                why = f"单位名称含「{'、'.join(f for f, _ in names)}」"
+                names = "、".join(f for f, _ in _display_features([(f, 0) for f in m.name_features], words))
+                why = f"单位名称含「{names}」" if names else "单位名称与来电内容相近"
             tallies[dept_id].add(W_PROFILE * share, why)
 
     def _name_evidence(self, text: str, tallies: dict[int, _Tally]) -> None:
         names, duties = self._names.match(text)
         for dept_id, (score, grams) in names.items():
             if score >= NAME_THRESHOLD:
-                tallies[dept_id].add(W_NAMES * score, f"来电提到单位名称「{_join_grams(text, grams)}」")
+                words = _join_grams(text, grams)
+                tallies[dept_id].add(W_NAMES * score, f"来电提到单位名称「{words}」" if words else "来电提到单位名称")
         for dept_id, (score, grams) in duties.items():
             if score >= DUTIES_THRESHOLD:
-                tallies[dept_id].add(W_DUTIES * score, f"职责含「{_join_grams(text, grams)}」")
+                words = _join_grams(text, grams)
+                tallies[dept_id].add(W_DUTIES * score, f"职责含「{words}」" if words else "职责与来电内容相符")
 
     def _history_evidence(self, text: str, vec: dict[str, float], similar: Sequence[PastCase],
                           now: datetime | None, tallies: dict[int, _Tally]) -> None:
@@ -625,12 +731,14 @@ class Router:
         scored = [c for c in self.history.departments(vec, now=now, limit=10) if c.key in self.departments]
         positive = sum(c.score for c in scored if c.score > 0) or 1.0
         for c in scored:
-            words = _join_grams(text, c.terms[:8]) or "、".join(c.terms[:3])  # runs of the caller's words
+            words = _join_grams(text, c.terms[:8])  # runs of the caller's words (none: no quote)
+            quoted = f"「{words}」，" if words else ""
             if c.score > 0:
                 tallies[c.key].add(W_HISTORY * c.score / positive,
-                                   f"相似历史工单多派此单位（「{words}」，近期约 {c.support:.0f} 件）")
+                                   f"相似历史工单多派此单位（{quoted}近期约 {c.support:.0f} 件）")
             else:
-                tallies[c.key].add(W_HISTORY * c.score / positive, f"相似工单曾被此单位退单（「{words}」）")
+                tallies[c.key].add(W_HISTORY * c.score / positive,
+                                   f"相似工单曾被此单位退单（「{words}」）" if words else "相似工单曾被此单位退单")
         returned: dict[int, int] = defaultdict(int)
         for case in similar:
             if case.department_id not in self.departments:
