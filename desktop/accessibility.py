@@ -90,13 +90,24 @@ class Announcer(QObject):
 
 
 def alert_message(alerts: Sequence[Alert]) -> str:
-    """What the screen reader says when an alert is raised: the transfer number first, then the script."""
+    """What the screen reader says when an alert is raised: the transfer number first, then the script.
+
+    Worded like the banner: an emergency is to be transferred at once, a risk (a fire
+    hazard for the daily line) says where it goes.
+    """
     if not alerts:
         return ""
     top, *others = sorted(alerts, key=lambda a: -a.severity)
-    parts = [f"紧急警报：{top.label}，请立即转 {top.transfer_to}。话术：{top.script}"]
+    head = (f"紧急警报：{top.label}，请立即转 {top.transfer_to}" if top.emergency
+            else f"风险提示：{top.label}，{top.transfer_to}")
+    parts = [f"{head}。话术：{top.script}"]
     parts += [f"另：{a.label}，转 {a.transfer_to}。" for a in others]
     return "".join(parts)
+
+
+def alert_is_urgent(alerts: Sequence[Alert]) -> bool:
+    """Assertive (interrupting the screen reader) for an emergency; a risk alone is said politely."""
+    return any(a.emergency for a in alerts)
 
 
 def suggestion_message(answers: int, departments: int) -> str:

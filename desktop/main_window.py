@@ -25,7 +25,7 @@ from PySide6.QtGui import QCloseEvent, QFont, QInputMethodEvent, QKeyEvent, QKey
 from PySide6.QtWidgets import QApplication, QDialog, QSplitter, QStackedWidget, QToolButton, QVBoxLayout, QWidget
 
 from desktop import accessibility, errors, style
-from desktop.accessibility import Announcer, alert_message, suggestion_message
+from desktop.accessibility import Announcer, alert_is_urgent, alert_message, suggestion_message
 from desktop.drafts import CallDraft, DraftStore, Outbox, Refused
 from desktop.search_log import SearchRecord, SearchSession, SuggestSession
 from desktop.services import SearchEngine, Services
@@ -559,7 +559,7 @@ class MainWindow(QWidget):
         self.alert_banner.set_alerts(alerts)
         raised = [a for a in alerts if a.kind not in before]
         if raised:  # a new emergency or an escalation: spoken at once, the caret stays in 诉求内容
-            self.announcer.announce(self.alert_banner, alert_message(raised), assertive=True)
+            self.announcer.announce(self.alert_banner, alert_message(raised), assertive=alert_is_urgent(raised))
         if alerts:
             self._update_idle()
 
@@ -629,7 +629,8 @@ class MainWindow(QWidget):
     def read_alert(self) -> None:
         """F8: the current alert again (the focus stays)."""
         alerts = self.alert_banner.alerts
-        self.announcer.announce(self.alert_banner, alert_message(alerts) or "没有紧急警报", assertive=bool(alerts))
+        self.announcer.announce(self.alert_banner, alert_message(alerts) or "没有紧急警报",
+                                assertive=alert_is_urgent(alerts))
 
     def show_key_help(self) -> None:
         """F1: the keys of the current mode, the general ones and the Alt+letters of the page."""

@@ -685,3 +685,18 @@ def test_the_settings_dialog_has_the_high_contrast_switch(qtbot: object, env: En
     dialog.show()
     problems = accessibility_problems(dialog)
     assert not problems, "\n".join(problems)
+
+
+def test_a_risk_alone_is_said_politely_an_emergency_assertively() -> None:
+    from desktop.accessibility import alert_is_urgent, alert_message
+    from kb.alerts import EMERGENCY_SEVERITY, Alert
+
+    hazard = Alert(kind="hazard", label="消防安全隐患", transfer_to="派单至消防 96119", script="请说明具体位置",
+                   matched="楼道充电", severity=EMERGENCY_SEVERITY - 30)
+    fire = Alert(kind="fire", label="火警", transfer_to="119", script="请马上离开", matched="着火",
+                 severity=EMERGENCY_SEVERITY + 20)
+    assert not alert_is_urgent([hazard])
+    assert alert_message([hazard]).startswith("风险提示：消防安全隐患，派单至消防 96119")
+    assert alert_is_urgent([hazard, fire])
+    said = alert_message([hazard, fire])
+    assert said.startswith("紧急警报：火警，请立即转 119") and "另：消防安全隐患" in said
