@@ -435,7 +435,7 @@ def cmd_search(ctx: Context, args: argparse.Namespace) -> int:
     if args.json:
         _print(dumps({"q": args.query, "hits": hits}))
     elif not hits:
-        _print("没有找到结果 (no results)")
+        _print("没有找到相关口径 (no results)")
     else:
         for i, h in enumerate(hits, 1):
             badge = "" if h["status"] == "published" else f" [{h['status']}]"
@@ -474,7 +474,7 @@ def _print_suggestion(out: dict[str, Any]) -> None:
         action = f"转 {a['transfer_to']}" if a.get("emergency", True) else a["transfer_to"]  # a risk: no transfer
         _print(f"‼ 警报 {a['kind']}：{action} —— 匹配「{a['matched']}」")
         _print(f"   {a['script']}")
-    _print("推荐口径 (answers)：" if out.get("answers") else "推荐口径 (answers)：无")
+    _print("推荐口径 (answers)：" if out.get("answers") else "推荐口径 (answers)：没有找到相关口径")
     for i, h in enumerate(out.get("answers", []), 1):
         _print(f"  {i}. {h['external_id']}  {h['title']}  ({h['score']:.2f})")
     if out.get("departments"):

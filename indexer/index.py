@@ -403,7 +403,7 @@ class SearchIndex:
         today: date | None = None,
         synonyms: Mapping[str, Sequence[str]] | None = None,
     ) -> list[SearchHit]:
-        """Search-box query: entries with every word first, then entries with any word."""
+        """Search-box query: entries with every word first, then entries with any word (above the relevance floor)."""
         state = self._state()
         plan = planner.plan_search(state.searcher.reader(), query, synonyms)
         if plan.empty:
@@ -415,7 +415,9 @@ class SearchIndex:
             seen = {docnum for docnum, _ in results}
             more = scorer.top(plan.any_words, limit + len(seen), hidden, memo)
             results.extend(r for r in more if r[0] not in seen)
-        return [self._hit(state.searcher, docnum, score, plan) for docnum, score in results[:limit]]
+        results = planner.above_floor(plan, results[:limit], planner.SEARCH_FLOOR,
+                                      planner.scored_matches(lambda q: scorer.scores(q, memo)))
+        return [self._hit(state.searcher, docnum, score, plan) for docnum, score in results]
 
     def suggest(
         self,
@@ -426,13 +428,14 @@ class SearchIndex:
         synonyms: Mapping[str, Sequence[str]] | None = None,
         audience: str = "agent",
     ) -> list[SearchHit]:
-        """Answers for a call description (20–500 characters), most likely first."""
+        """Answers for a call description (20–500 characters), most likely first (above the relevance floor)."""
         state = self._state()
         plan = planner.plan_suggest(state.searcher.reader(), text, synonyms)
         if plan.empty:
             return []
         scorer, hidden = self._scorer(state, audience, today)
-        results = scorer.top(plan.any_words, limit, hidden)
+        results = planner.above_floor(plan, scorer.top(plan.any_words, limit, hidden), planner.SUGGEST_FLOOR,
+                                      planner.posting_matches(state.searcher.reader()))
         return [self._hit(state.searcher, docnum, score, plan) for docnum, score in results]
 
     def _scorer(self, state: _ThreadState, audience: str, today: date | None) -> tuple[Scorer, np.ndarray | None]:

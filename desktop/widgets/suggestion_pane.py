@@ -89,10 +89,12 @@ class SuggestionPane(QWidget):
         # A refresh (the address or the type changed) starts at the top, not at the old scroll offset.
         self.answers.scrollToTop()
         self.departments.scrollToTop()
-        if suggestion.answers or suggestion.departments:
+        if suggestion.answers:
             self.state.setText(f"推荐 {len(suggestion.answers)} 条口径 · {len(suggestion.departments)} 个承办单位")
+        elif suggestion.departments:  # below the relevance floor: no answer, the departments still help
+            self.state.setText(f"没有找到相关口径 · {len(suggestion.departments)} 个承办单位")
         else:
-            self.state.setText("暂无推荐：多记几个关键词，或用 Ctrl+K 搜索")
+            self.state.setText("没有找到相关口径：多记几个关键词，或用 Ctrl+K 搜索")
         cats = "、".join(c.name for c in suggestion.categories)
         self.categories.setText(f"可能分类：{cats}" if cats else "")
 

@@ -32,3 +32,16 @@ def test_a_departments_equal_phones_are_shown_once() -> None:
                              {"hotline": "96069", "transfer": "96069"})
     shown = department_html(1, d)
     assert shown.count("96069") == 1 and "电话/转接 96069" in shown
+
+
+def test_the_pane_says_when_no_answer_is_relevant(qtbot: object) -> None:
+    from desktop.widgets.suggestion_pane import SuggestionPane
+    from indexer.engine import Suggestion
+
+    pane = SuggestionPane()
+    qtbot.addWidget(pane)  # type: ignore[attr-defined]
+    d = DepartmentSuggestion(1, "D-XF", "北京市消防救援总队", 0.5, ("职责含「消防通道」",), {"hotline": "119"})
+    pane.set_suggestion(Suggestion(departments=(d,)))
+    assert pane.state.text().startswith("没有找到相关口径") and "1 个承办单位" in pane.state.text()
+    pane.set_suggestion(Suggestion())
+    assert pane.state.text().startswith("没有找到相关口径")
