@@ -14,6 +14,7 @@ from pathlib import Path
 from kb.db import sqlite_url
 from kb.errors import ValidationError
 from kb.paths import AppPaths
+from kb.vocab import ROLES
 
 SCHEMA_VERSION = 1
 THEMES = ("default", "high_contrast")  # [ui] theme: the standard colours, or white on black (desktop/style.py)
@@ -67,6 +68,8 @@ def load(path: Path) -> Settings:
                 raise ValidationError(f"{section}.{key}: 应为整数：{raw}") from None
         else:
             values[f.name] = raw.strip()
+    if "role" in values:  # a code or its label (坐席, 知识编辑 …); a typo must not quietly give an agent's rights
+        values["role"] = ROLES.parse(values["role"], "seat.role")
     if values.get("theme", THEMES[0]) not in THEMES:
         raise ValidationError(f"ui.theme: 未知的主题「{values['theme']}」，可选：{'、'.join(THEMES)}")
     return replace(Settings(), **values)  # type: ignore[arg-type]
