@@ -548,8 +548,8 @@ def cmd_db(ctx: Context, args: argparse.Namespace) -> int:
         _print(f"已复制 (copied) {report.rows} 行 rows → {report.target}（{report.seconds:.1f} 秒），逐表校验一致")
         _print("搜索索引 (index) 和工单历史 (history) 不需要复制：每个座席从数据库重建")
         if not args.to.startswith("sqlite"):
-            _print("下一步：把各座席 huiyin.ini 的 [database] url 改为目标数据库；原来用自己数据库的座席，"
-                   "先删除其数据文件夹中的 index 文件夹（见 DEPLOY.md“从单机到中心”）")
+            _print("下一步：把各座席 huiyin.ini 的 [database] url 改为目标数据库；原来用自己数据库的座席"
+                   "启动时会发现索引来自另一个数据库并自动重建（见 DEPLOY.md“从单机到中心”）")
     return EXIT_OK
 
 

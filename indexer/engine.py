@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 DEADLINE_SETTING = "deadline_rules"
 # Search hits fetched per suggestion: the first ``limit`` are the answers, all vote for their department.
 ROUTING_HITS = 10
+# Beside the index: the id of the database the index and the history were built from (KnowledgeBase.database_id).
+DATABASE_ID_FILE = "database.id"
 
 
 @dataclass(frozen=True)
@@ -136,11 +138,20 @@ class Engine:
         """
         analysis.set_cache_dir(paths.cache_dir)
         analysis.load_jieba(kb.lexicons.dict_words())
+        database_id = kb.database_id()
+        marker = paths.index_dir / DATABASE_ID_FILE
         try:
-            index = SearchIndex.open(paths.index_dir)
+            if marker.is_file() and marker.read_text(encoding="utf-8").strip() != database_id:
+                # Built from another database (a seat moved to the center's): its revisions mean nothing here.
+                log.warning("search index and history were built from another database, rebuilding them")
+                (paths.index_dir / HISTORY_FILE).unlink(missing_ok=True)
+                index = SearchIndex.reset(paths.index_dir)
+            else:
+                index = SearchIndex.open(paths.index_dir)
         except IndexCorrupt:
             log.warning("search index unreadable, recreating it from the database")
             index = SearchIndex.reset(paths.index_dir)
+        marker.write_text(database_id, encoding="utf-8")
         if history is None:  # the summary beside the index, caught up in the background
             history = WorkOrderHistory.open(paths.index_dir / HISTORY_FILE)
             history.follow(kb, executor)

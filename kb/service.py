@@ -10,6 +10,7 @@ What remains here is what crosses the areas: revision, changes, the maintenance 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -20,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from kb import db
 from kb import models as m
 from kb.dto import Changes, CheckItem, CheckReport, KbStats
-from kb.errors import StorageError
+from kb.errors import StorageError, ValidationError
 from kb.services.directory import DirectoryService
 from kb.services.entries import EXPIRING_DAYS, STALE_DAYS, EntryService
 from kb.services.feedback import FeedbackService
@@ -29,7 +30,9 @@ from kb.services.store import Store
 from kb.services.users import UserService
 from kb.services.work_orders import WorkOrderService
 
-__all__ = ["KnowledgeBase"]
+__all__ = ["DATABASE_ID_SETTING", "KnowledgeBase"]
+
+DATABASE_ID_SETTING = "database_id"
 
 
 class KnowledgeBase:
@@ -88,6 +91,24 @@ class KnowledgeBase:
             engine.dispose()
 
     # ------------------------------------------------------------ across the areas
+    def database_id(self) -> str:
+        """A random id this database gets the first time it is asked (a copy made by ``db copy`` keeps it).
+
+        A seat's search index and work-order history record it, so that a seat pointed at another
+        database rebuilds them instead of trusting revisions that count another database's changes.
+        """
+        for _ in range(2):
+            with self.store.session() as s:
+                row = s.get(m.Setting, DATABASE_ID_SETTING)
+                if row is not None:
+                    return str(row.value["id"])
+            try:
+                with self.store.session() as s:
+                    s.add(m.Setting(key=DATABASE_ID_SETTING, value={"id": uuid.uuid4().hex}))
+            except ValidationError:  # another seat wrote it at the same moment: read theirs
+                continue
+        raise StorageError("数据库标识无法读取 (database id)")
+
     def revision(self) -> int:
         """The database-wide change counter (0 for an empty base)."""
         return self.store.revision()
