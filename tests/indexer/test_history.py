@@ -79,7 +79,7 @@ def test_bounded_vocabulary_and_persistence(tmp_path: Path) -> None:
                     district="朝阳区", status="dispatched"))
     h.compact()
     assert h.vocabulary <= 50
-    assert int(max(h._indptr[1:] - h._indptr[:-1])) <= 2
+    assert int(max(h._table.indptr[1:] - h._table.indptr[:-1])) <= 2
     path = h.save(tmp_path / "history.npz")
     loaded = WorkOrderHistory.load(path, max_terms=50, max_classes_per_term=2, recent_size=10)
     assert len(loaded) == 60 and loaded.high_water == NOW
@@ -155,11 +155,11 @@ def assert_same_summary(h: WorkOrderHistory, ref: WorkOrderHistory) -> None:
     assert len(h) == len(ref)
     assert h.high_water == ref.high_water
     assert h.n_docs == pytest.approx(ref.n_docs, rel=1e-9)
-    top = max(abs(v) for v in ref._mass.values())
-    assert {k: v for k, v in h._mass.items() if abs(v) > 1e-9 * top} == pytest.approx(
-        {k: v for k, v in ref._mass.items() if abs(v) > 1e-9 * top}, rel=1e-9)
-    df_h = {t: float(h._df[i]) for t, i in h._terms.items()}
-    df_ref = {t: float(ref._df[i]) for t, i in ref._terms.items()}
+    top = max(abs(v) for v in ref._table.mass.values())
+    assert {k: v for k, v in h._table.mass.items() if abs(v) > 1e-9 * top} == pytest.approx(
+        {k: v for k, v in ref._table.mass.items() if abs(v) > 1e-9 * top}, rel=1e-9)
+    df_h = {t: float(h._table.df[i]) for t, i in h._table.terms.items()}
+    df_ref = {t: float(ref._table.df[i]) for t, i in ref._table.terms.items()}
     assert df_h == pytest.approx(df_ref, rel=1e-9)
     for q in QUERIES:
         for got, want in ((h.departments(q, now=NOW), ref.departments(q, now=NOW)),
@@ -180,7 +180,7 @@ def test_catch_up_over_an_overlap_larger_than_the_window_counts_each_order_once(
     assert catch_up(h, kb) == n - 2 * n // 3  # re-reads 3 days: every order, all but 10 out of the window
     assert catch_up(h, kb) == 0
     assert_same_summary(h, counted_once(orders, recent_size=10))
-    assert len(h._counted_h) == n and h.counted_bytes() == 12 * n  # 8-byte hash + 4-byte minute
+    assert len(h._counted.hashes) == n and h.counted_bytes() == 12 * n  # 8-byte hash + 4-byte minute
     again = WorkOrderHistory(recent_size=10)  # the same id twice in one batch counts once too
     assert again.add_many(orders + orders[::-1]) == n
     assert_same_summary(again, counted_once(orders, recent_size=10))
@@ -194,7 +194,7 @@ def test_save_load_and_catch_up_again_does_not_double_count(tmp_path: Path, n: i
     catch_up(h, kb)
     path = h.save(tmp_path / "history.npz")
     loaded = WorkOrderHistory.load(path, recent_size=10)
-    assert len(loaded._counted_h) == n // 2
+    assert len(loaded._counted.hashes) == n // 2
     kb.put(*orders[n // 2:])
     catch_up(loaded, kb)
     loaded.save()
@@ -254,6 +254,6 @@ def test_the_counted_set_keeps_the_horizon_only_and_a_longer_overlap_is_capped()
     h._merge_counted()
     horizon = NOW - COUNTED_HORIZON
     within = {wo.id for wo in orders if wo.received_at >= horizon}
-    assert len(h._counted_h) == len(within)
-    assert int(h._counted_t.min()) >= int((horizon - datetime(2020, 1, 1)).total_seconds() // 60)
-    assert bool(np.all(h._counted_h[1:] > h._counted_h[:-1]))
+    assert len(h._counted.hashes) == len(within)
+    assert int(h._counted.minutes.min()) >= int((horizon - datetime(2020, 1, 1)).total_seconds() // 60)
+    assert bool(np.all(h._counted.hashes[1:] > h._counted.hashes[:-1]))
