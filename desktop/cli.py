@@ -24,9 +24,11 @@ from kb import settings as settings_mod
 from kb.actor import Actor
 from kb.deadlines import REQUEST_TYPES
 from kb.errors import ImportRejected, KbError, NotFound, StorageError, ValidationError
-from kb.exchange import KIND_FIELDS, LABELS, detect_format, export_file, import_file
+from kb.exchange import KIND_FIELDS, import_file
+from kb.export import LABELS, export_file
 from kb.paths import AppPaths
 from kb.service import KnowledgeBase
+from kb.tables import detect_format
 
 if TYPE_CHECKING:  # imported when a command needs an engine
     from concurrent.futures import ThreadPoolExecutor

@@ -1,29 +1,21 @@
-"""Import and export of entries, departments, work orders, scripts, rules, bulletins and places.
+"""Import of entries, departments, work orders, scripts, rules, bulletins and places; their fields.
 
-Formats by file suffix: ``.jsonl``, ``.json`` (an array of objects), ``.csv`` (UTF-8 with or
-without BOM, or GBK/GB18030 as Chinese Excel saves it) and ``.xlsx`` (one sheet, the first unless
-named; header row; merged cells read as their value, formulas as the result Excel saved).
-
+The rows come from :mod:`kb.tables` (file formats, headers); :mod:`kb.export` writes the same fields.
 A file imports whole or not at all: every row is applied inside one transaction, every bad row is
 collected with its row number, field and reason (all of a row's problems, not only the first), and
 any error rolls the whole file back. An enumerated field (a request type, a status, a level…) takes
-its code or its Chinese label (``complaint`` or ``投诉``, see :mod:`kb.vocab`); an export writes
-codes, or labels (and, in XLSX, Chinese headers) when asked to. An import adds and updates, it
-never deletes: the rows of a list-like kind (places) that the file does not mention are deleted
-only when a replace is asked for. An unchanged row writes nothing and is counted as unchanged. One
-import runs at a time (a second one waits for the first, then finds its rows).
+its code or its Chinese label (``complaint`` or ``投诉``, see :mod:`kb.vocab`). An import adds and
+updates, it never deletes: the rows of a list-like kind (places) that the file does not mention are
+deleted only when a replace is asked for. An unchanged row writes nothing and is counted as
+unchanged. One import runs at a time (a second one waits for the first, then finds its rows).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import logging
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +26,7 @@ from sqlalchemy.orm import Session
 from kb import limits, vocab
 from kb import models as m
 from kb.actor import Actor
-from kb.convert import FALSE_WORDS, TRUE_WORDS, parse_bool, parse_date, parse_datetime, parse_int, split_list
+from kb.convert import parse_bool, parse_date, parse_datetime, parse_int, split_list
 from kb.dto import Changes, EntryDraft, WorkOrderDraft
 from kb.errors import ImportRejected, RowError, StorageError, ValidationError
 from kb.permissions import require
@@ -44,10 +36,7 @@ from kb.services.entries import Deferred, finish_entries, upsert_entry, validate
 from kb.services.lexicons import apply_places
 from kb.services.store import UnitOfWork
 from kb.services.work_orders import upsert_work_order, validate_work_order
-
-log = logging.getLogger(__name__)
-
-FORMATS = ("jsonl", "json", "csv", "xlsx")
+from kb.tables import HEADER_ALIASES, Rows, read_table
 
 ENTRY_FIELDS = ("external_id", "title", "answer", "aliases", "keywords", "category", "department",
                 "basis", "valid_from", "valid_to", "status")
@@ -85,7 +74,6 @@ KIND_MODELS: dict[str, type[m.Base]] = {
     "entries": m.Entry, "departments": m.Department, "workorders": m.WorkOrder, "scripts": m.Script,
     "rules": m.RoutingRule, "bulletins": m.Bulletin, "places": m.Place,
 }
-LIST_FIELDS = {"aliases", "keywords"}
 # Enumerated fields by kind: an import reads a code or a label, an export with labels writes the label.
 CODED_FIELDS: dict[str, dict[str, vocab.Codes]] = {
     "entries": {"status": vocab.ENTRY_STATUSES},
@@ -94,31 +82,6 @@ CODED_FIELDS: dict[str, dict[str, vocab.Codes]] = {
                    "status": vocab.WORKORDER_STATUSES},
     "scripts": {"kind": vocab.SCRIPT_KINDS},
 }
-# The Chinese header of every field (XLSX exports with labels write these; imports read them).
-HEADER_LABELS: dict[str, str] = {
-    "external_id": "编号", "title": "标题", "answer": "答复口径", "aliases": "问法", "keywords": "关键词",
-    "category": "分类", "department": "承办单位", "basis": "政策依据", "valid_from": "生效日期",
-    "valid_to": "失效日期", "status": "状态", "name": "名称", "short_name": "简称", "level": "层级",
-    "district": "属地", "parent": "上级", "duties": "职责", "phone": "电话", "duty_phone": "值班电话",
-    "transfer_phone": "转接电话", "address": "地址", "hours": "办公时间", "last_verified": "核实日期",
-    "active": "启用", "id": "工单编号", "received_at": "受理时间", "caller_name": "来电人", "text": "诉求内容",
-    "street": "街道", "request_type": "诉求类型", "urgency": "紧急程度", "handling": "办理方式",
-    "entry": "选用口径", "due_at": "办理时限", "returned": "退回", "seat": "坐席", "kind": "话术类型",
-    "body": "内容", "priority": "优先级", "note": "备注", "starts_at": "开始时间", "ends_at": "结束时间",
-    "pinned": "置顶",
-}
-KIND_HEADER_LABELS: dict[str, dict[str, str]] = {"places": {"aliases": "别名", "street": "街道/乡镇"}}
-# Import files written by people often use Chinese headers: the ones above, and these.
-HEADER_ALIASES = {
-    **{label: f for f, label in HEADER_LABELS.items()},
-    **{label: f for labels in KIND_HEADER_LABELS.values() for f, label in labels.items()},
-    "问题": "title", "答复": "answer", "口径": "answer", "区": "district", "来电号码": "phone",
-    "诉求内容描述": "text", "工单状态": "status", "条目状态": "status", "单位层级": "level", "类型": "kind",
-}
-
-# One field of an import file holds at most this many characters. The longest answer scripts are a
-# few thousand; a 10 MB cell is a mistake (and would take a minute to index).
-MAX_FIELD_CHARS = 20_000
 # pg_advisory_xact_lock key held by every import: "import" in ASCII.
 IMPORT_LOCK_KEY = 0x696D706F7274
 # How long an import waits for another one to finish (below PostgreSQL's statement timeout).
@@ -141,8 +104,6 @@ LENGTH_CHECKED_LATER = {("workorders", "phone")}
 # Kinds whose rows name a department that must exist already (departments name their parent in the file).
 DEPARTMENT_REFERENCES = ("entries", "rules", "workorders")
 
-Rows = list[tuple[int, dict[str, Any]]]
-
 
 @dataclass
 class ImportResult:
@@ -155,268 +116,6 @@ class ImportResult:
     dry_run: bool = False
     changes: Changes = field(default_factory=Changes)
     notes: list[str] = field(default_factory=list)  # what the user should know: encoding, sheet, ignored columns
-
-
-@dataclass
-class ImportTable:
-    """The rows of a file as (row number, record), and what the user should know about reading it."""
-
-    rows: Rows
-    notes: list[str] = field(default_factory=list)
-
-
-# --------------------------------------------------------------------- reading
-def detect_format(path: Path) -> str:
-    suffix = path.suffix.lower().lstrip(".")
-    if suffix not in FORMATS:
-        raise ValidationError(f"format: 不支持的文件类型 .{suffix}（支持 {', '.join(FORMATS)}）")
-    return suffix
-
-
-def read_rows(path: Path) -> Rows:
-    """Rows of a file as (row number, record). CSV/XLSX count the header as row 1."""
-    return read_table(path).rows
-
-
-def read_table(path: Path, *, sheet: str | None = None) -> ImportTable:
-    """Read an import file; ``sheet`` names the Excel sheet (default: the first).
-
-    Raises ValidationError for a missing file, a folder, an unknown format or encoding, an empty
-    file; ImportRejected listing the bad rows (unreadable lines, oversized fields, Excel cells that
-    cannot be read as one value).
-    """
-    if path.is_dir():
-        raise ValidationError(f"path: 这是一个文件夹，不是文件：{path}")
-    fmt = detect_format(path)
-    if not path.exists():
-        raise ValidationError(f"path: 文件不存在：{path}")
-    if sheet and fmt != "xlsx":
-        raise ValidationError("sheet: 只有 Excel (xlsx) 文件有工作表")
-    try:
-        if fmt == "xlsx":
-            table = _read_xlsx(path, sheet)
-        else:
-            content, note = _decode(path.read_bytes(), path)
-            reader = {"jsonl": _read_jsonl, "json": _read_json, "csv": _read_csv}[fmt]
-            table = reader(content)
-            if note:
-                table.notes.insert(0, note)
-    except OSError as exc:
-        raise StorageError(f"无法读取文件 {path}：{exc}") from exc
-    _check_sizes(table.rows)
-    if not table.rows:
-        where = f"工作表「{sheet}」" if sheet else "文件"
-        raise ValidationError(f"{where}中没有数据行（空的，或只有表头）：{path.name}")
-    return table
-
-
-def sheet_names(path: Path) -> list[str]:
-    """The sheets of an Excel file, in order (empty for other formats and unreadable files)."""
-    if path.suffix.lower() != ".xlsx" or not path.is_file():
-        return []
-    import zipfile
-
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        wb = load_workbook(path, read_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError):
-        return []
-    try:
-        return list(wb.sheetnames)
-    finally:
-        wb.close()
-
-
-def _decode(data: bytes, path: Path) -> tuple[str, str]:
-    """The text of a file and a note on its encoding: UTF-8 (BOM optional), UTF-16 with BOM, or GB18030."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "文件按 UTF-16 编码读取"
-    try:
-        return data.decode("utf-8-sig"), ""
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030"), "文件按 GBK/GB18030 编码读取（中文版 Excel 保存 CSV 的默认编码）"
-    except UnicodeDecodeError as exc:
-        raise ValidationError(
-            f"encoding: 无法识别文件编码（既不是 UTF-8，也不是 GBK/GB18030）：{path.name}。请用 Excel 打开，"
-            "「文件 → 另存为」，保存类型选「CSV UTF-8（逗号分隔）」后再导入") from exc
-
-
-def _check_sizes(rows: Rows) -> None:
-    errors = [RowError(n, str(key), _too_long(value))
-              for n, rec in rows for key, value in rec.items() if _length(value) > MAX_FIELD_CHARS]
-    if errors:
-        raise ImportRejected(errors)
-
-
-def _length(value: object) -> int:
-    if isinstance(value, str):
-        return len(value)
-    if isinstance(value, list | tuple):
-        return sum(len(str(v)) for v in value)
-    return 0
-
-
-def _too_long(value: object) -> str:
-    size = f"{_length(value)} 字" if value is not None else f"超过 {csv.field_size_limit()} 字"
-    return f"内容过长（{size}），一个字段最多 {MAX_FIELD_CHARS} 字：请检查是否粘贴错了内容"
-
-
-def _read_jsonl(content: str) -> ImportTable:
-    errors: list[RowError] = []
-    rows: Rows = []
-    for n, line in enumerate(content.split("\n"), start=1):  # not splitlines(): U+2028 may be inside a string
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            errors.append(RowError(n, "json", f"不是合法的 JSON：{exc.msg}"))
-            continue
-        if not isinstance(obj, dict):
-            errors.append(RowError(n, "json", "每行应为一个 JSON 对象"))
-            continue
-        rows.append((n, obj))
-    if errors:
-        raise ImportRejected(errors)
-    return ImportTable(rows)
-
-
-def _read_json(content: str) -> ImportTable:
-    try:
-        data = json.loads(content) if content.strip() else []
-    except json.JSONDecodeError as exc:
-        raise ImportRejected([RowError(exc.lineno, "json", f"不是合法的 JSON：{exc.msg}")]) from exc
-    if isinstance(data, dict):  # {"entries": [...]} is accepted too
-        lists = [v for v in data.values() if isinstance(v, list)]
-        data = lists[0] if len(lists) == 1 else None
-    if not isinstance(data, list):
-        raise ImportRejected([RowError(1, "json", "应为 JSON 数组 [ {…}, {…} ]")])
-    bad = [RowError(i, "json", "应为 JSON 对象") for i, o in enumerate(data, 1) if not isinstance(o, dict)]
-    if bad:
-        raise ImportRejected(bad)
-    return ImportTable(list(enumerate(data, start=1)))
-
-
-def _normalise_header(name: object) -> str:
-    key = str(name or "").strip().lstrip("\ufeff")
-    if key in HEADER_ALIASES:
-        return HEADER_ALIASES[key]
-    return key.lower() if key.isascii() else key
-
-
-def _header(cells: Iterable[object]) -> list[str]:
-    """Field names of a header row; two columns naming one field are refused."""
-    names = [_normalise_header(c) for c in cells]
-    seen: dict[str, int] = {}
-    for i, name in enumerate(names):
-        if name and name in seen:
-            raise ValidationError(f"header: 表头第 {seen[name] + 1} 列和第 {i + 1} 列是同一个字段 {name}，"
-                                  "请删掉其中一列")
-        seen[name] = i
-    return names
-
-
-def _read_csv(content: str) -> ImportTable:
-    first_line = content.split("\n", 1)[0]
-    delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
-    reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter)
-    rows: Rows = []
-    n = 0  # records read (the header is record 1): a csv.Error is about record n + 1
-    try:
-        header = _header(next(reader, []))
-        n = 1
-        for values in reader:
-            n += 1
-            if any(v.strip() for v in values):
-                rows.append((n, {h: v for h, v in zip(header, values, strict=False) if h}))
-    except csv.Error as exc:
-        if "field larger than field limit" in str(exc):
-            raise ImportRejected([RowError(n + 1, "-", _too_long(None))]) from None
-        raise ImportRejected([RowError(n + 1, "csv", f"CSV 格式错误：{exc}")]) from None
-    return ImportTable(rows)
-
-
-def _read_xlsx(path: Path, sheet: str | None) -> ImportTable:
-    import zipfile
-
-    from openpyxl import load_workbook
-    from openpyxl.cell.cell import ERROR_CODES
-    from openpyxl.utils import get_column_letter
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:  # not read-only: merged ranges are known only to a fully loaded sheet
-        wb = load_workbook(path, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError) as exc:
-        raise ValidationError(f"format: 不是有效的 Excel (xlsx) 文件：{exc}") from exc
-    names = wb.sheetnames
-    notes: list[str] = []
-    if sheet is not None and sheet not in names:
-        raise ValidationError(f"sheet: 没有名为「{sheet}」的工作表（有：{'、'.join(names)}）")
-    ws = wb[sheet] if sheet is not None else wb.worksheets[0]
-    if sheet is None and len(names) > 1:
-        others = "、".join(f"「{n}」" for n in names[1:])
-        notes.append(f"只读取了第一个工作表「{ws.title}」；{others} 未读取（可以指定要读取的工作表）")
-    grid = [list(r) for r in ws.iter_rows(values_only=True)]
-    if not grid:
-        return ImportTable([], notes)
-    header = _header(grid[0])
-    errors: list[RowError] = []
-
-    def field_of(col: int) -> str:
-        return header[col - 1] if col - 1 < len(header) and header[col - 1] else get_column_letter(col)
-
-    for rng in ws.merged_cells.ranges:
-        if rng.min_row == 1:
-            raise ValidationError(f"header: 表头的 {rng.coord} 是合并单元格：第 1 行应是表头，每一列各有一个字段名，"
-                                  "请取消合并（或删掉表头上方的标题行）")
-        if rng.min_col != rng.max_col:
-            fields = "、".join(field_of(c) for c in range(rng.min_col, rng.max_col + 1))
-            errors.append(RowError(rng.min_row, field_of(rng.min_col),
-                                   f"{rng.coord} 是跨列的合并单元格（{fields}），无法判断值属于哪一列：请取消合并"))
-            continue
-        value = grid[rng.min_row - 1][rng.min_col - 1]
-        for r in range(rng.min_row + 1, rng.max_row + 1):  # a merged block reads as its value in every row
-            grid[r - 1][rng.min_col - 1] = value
-    for (r, c), formula in _formula_cells(path, ws.title).items():
-        if r > 1 and grid[r - 1][c - 1] is None:
-            errors.append(RowError(r, field_of(c), f"单元格 {get_column_letter(c)}{r} 是公式 {formula}，但文件中"
-                                   "没有保存计算结果（文件由程序生成，未在 Excel/WPS 中打开保存过）：请用 Excel/WPS "
-                                   "打开后保存一次，或把公式复制后「粘贴为数值」"))
-    rows: Rows = []
-    for r, values in enumerate(grid[1:], start=2):
-        for c, v in enumerate(values, start=1):
-            if isinstance(v, str) and v in ERROR_CODES:
-                errors.append(RowError(r, field_of(c), f"单元格 {get_column_letter(c)}{r} 的公式结果是错误值 {v}"))
-        if all(v is None or str(v).strip() == "" for v in values):
-            continue
-        rows.append((r, {h: ("" if v is None else v) for h, v in zip(header, values, strict=False) if h}))
-    if errors:
-        raise ImportRejected(sorted(errors, key=lambda e: (e.row, e.field)))
-    if not rows and sheet is None and len(names) > 1:
-        raise ValidationError(f"sheet: 第一个工作表「{ws.title}」中没有数据行：请指定要读取的工作表"
-                              f"（文件中的工作表：{'、'.join(names)}）")
-    return ImportTable(rows, notes)
-
-
-def _formula_cells(path: Path, title: str) -> dict[tuple[int, int], str]:
-    """(row, column) → formula of every formula cell of a sheet (a second, streaming read)."""
-    from openpyxl import load_workbook
-
-    wb = load_workbook(path, read_only=True, data_only=False)
-    try:
-        found: dict[tuple[int, int], str] = {}
-        for row in wb[title].iter_rows():
-            for cell in row:
-                if getattr(cell, "data_type", "") == "f":
-                    formula = cell.value
-                    found[(cell.row, cell.column)] = str(getattr(formula, "text", formula))
-        return found
-    finally:
-        wb.close()
 
 
 # ------------------------------------------------------------------- importing
@@ -839,142 +538,3 @@ def import_file(kb: KnowledgeBase, path: Path, *, actor: Actor, kind: str | None
                          replace=replace)
     result.notes[:0] = table.notes
     return result
-
-
-# ------------------------------------------------------------------- exporting
-def _plain(value: object) -> object:
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, tuple):
-        return list(value)
-    if value is None:
-        return ""
-    return value
-
-
-def export_records(kb: KnowledgeBase, kind: str) -> list[dict[str, Any]]:
-    """Records of ``kind`` with exactly the import field names."""
-    if kind == "entries":
-        return [{"external_id": e.external_id, "title": e.title, "answer": e.answer, "aliases": list(e.aliases),
-                 "keywords": list(e.keywords), "category": e.category, "department": e.department_external_id,
-                 "basis": e.basis, "valid_from": _plain(e.valid_from), "valid_to": _plain(e.valid_to),
-                 "status": e.status} for e in kb.entries.iter_all()]
-    if kind == "departments":
-        return [{"external_id": d.external_id, "name": d.name, "short_name": d.short_name, "level": d.level,
-                 "district": d.district, "parent": d.parent_external_id, "duties": d.duties, "phone": d.phone,
-                 "duty_phone": d.duty_phone, "transfer_phone": d.transfer_phone, "address": d.address,
-                 "hours": d.hours, "last_verified": _plain(d.last_verified), "active": d.active}
-                for d in _parents_first(kb.directory.departments(include_inactive=True))]
-    if kind == "workorders":
-        return [{"id": w.id, "external_id": w.external_id, "received_at": _plain(w.received_at),
-                 "phone": w.phone, "caller_name": w.caller_name, "text": w.text, "address": w.address,
-                 "district": w.district, "street": w.street, "request_type": w.request_type,
-                 "urgency": w.urgency, "category": w.category, "department": w.department_external_id,
-                 "handling": w.handling, "entry": w.entry_external_id, "due_at": _plain(w.due_at),
-                 "status": w.status, "returned": w.returned, "seat": w.seat} for w in kb.work_orders.iter_all()]
-    if kind == "scripts":
-        return [{"external_id": s.external_id, "kind": s.kind, "title": s.title, "body": s.body}
-                for s in kb.directory.scripts()]
-    if kind == "rules":
-        return [{"external_id": r.external_id, "department": r.department_external_id, "category": r.category,
-                 "keywords": list(r.keywords), "district": r.district, "priority": r.priority, "note": r.note,
-                 "active": r.active} for r in kb.directory.routing_rules()]
-    if kind == "bulletins":
-        return [{"external_id": b.external_id, "title": b.title, "body": b.body,
-                 "starts_at": _plain(b.starts_at), "ends_at": _plain(b.ends_at), "pinned": b.pinned}
-                for b in kb.directory.bulletins()]
-    if kind == "places":
-        return kb.lexicons.places()
-    raise ValidationError(f"kind: 未知的导出类型：{kind}（可选 {', '.join(KIND_FIELDS)}）")
-
-
-def _parents_first(depts: list[Any]) -> list[Any]:
-    by_ext = {d.external_id: d for d in depts}
-    done: set[str] = set()
-    out: list[Any] = []
-
-    def visit(d: Any) -> None:
-        if d.external_id in done:
-            return
-        done.add(d.external_id)
-        parent = by_ext.get(d.parent_external_id)
-        if parent is not None:
-            visit(parent)
-        out.append(d)
-
-    for d in depts:
-        visit(d)
-    return out
-
-
-def write_records(records: Iterable[Mapping[str, Any]], path: Path, fields: tuple[str, ...],
-                  headers: Mapping[str, str] | None = None) -> int:
-    """Write records in the format of ``path``'s suffix; lists become 'a|b' in CSV/XLSX.
-
-    ``headers`` (field → header) names the columns of an XLSX file instead of the field names.
-    """
-    fmt = detect_format(path)
-    recs = [{f: _plain(r.get(f)) for f in fields} for r in records]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    if fmt == "jsonl":
-        with tmp.open("w", encoding="utf-8") as fh:
-            for r in recs:
-                fh.write(json.dumps(r, ensure_ascii=False) + "\n")
-    elif fmt == "json":
-        tmp.write_text(json.dumps(recs, ensure_ascii=False, indent=1), encoding="utf-8")
-    else:
-        flat = [{f: "|".join(v) if isinstance(v, list) else v for f, v in r.items()} for r in recs]
-        if fmt == "csv":
-            with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
-                w = csv.DictWriter(fh, fieldnames=list(fields))
-                w.writeheader()
-                w.writerows(flat)
-        else:
-            from openpyxl import Workbook
-
-            wb = Workbook(write_only=True)
-            ws = wb.create_sheet()
-            ws.append([(headers or {}).get(f, f) for f in fields])
-            for r in flat:
-                ws.append([r[f] for f in fields])
-            wb.save(tmp)
-    tmp.replace(path)
-    return len(recs)
-
-
-LABELS = ("zh",)  # what ``export_file(labels=…)`` can write instead of codes
-
-
-def labelled(kind: str, records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """``records`` of ``kind`` as people read them: Chinese labels for codes, 是/否 for yes/no.
-
-    An import reads them back as they were (:meth:`vocab.Codes.parse`, :func:`kb.convert.parse_bool`).
-    """
-    coded = CODED_FIELDS.get(kind, {})
-
-    def label(name: str, value: Any) -> Any:
-        if isinstance(value, bool):
-            return TRUE_WORDS[0] if value else FALSE_WORDS[0]
-        if name in coded and isinstance(value, str):
-            return coded[name].label(value)
-        return value
-
-    return [{f: label(f, v) for f, v in r.items()} for r in records]
-
-
-def header_labels(kind: str) -> dict[str, str]:
-    """The Chinese header of every field of ``kind``."""
-    return {f: KIND_HEADER_LABELS.get(kind, {}).get(f, HEADER_LABELS[f]) for f in KIND_FIELDS[kind]}
-
-
-def export_file(kb: KnowledgeBase, kind: str, path: Path, *, labels: str = "") -> int:
-    """Export ``kind`` to ``path``: codes, or with ``labels="zh"`` Chinese labels (and Chinese XLSX headers)."""
-    if labels and labels not in LABELS:
-        raise ValidationError(f"labels: 不支持的标签语言 {labels}（可选 {'、'.join(LABELS)}）")
-    records = export_records(kb, kind)
-    if not labels:
-        return write_records(records, path, KIND_FIELDS[kind])
-    return write_records(labelled(kind, records), path, KIND_FIELDS[kind], header_labels(kind))

@@ -35,17 +35,10 @@ from desktop.tasks import Op, TaskManager
 from desktop.widgets.common import section_label
 from kb.actor import Actor
 from kb.errors import ImportRejected, KbError, RowError, StorageError
-from kb.exchange import (
-    KIND_FIELDS,
-    REPLACEABLE,
-    ImportResult,
-    export_file,
-    guess_kind,
-    import_rows,
-    read_table,
-    sheet_names,
-)
+from kb.exchange import KIND_FIELDS, REPLACEABLE, ImportResult, guess_kind, import_rows
+from kb.export import export_file
 from kb.service import KnowledgeBase
+from kb.tables import read_table, sheet_names
 
 KINDS: dict[str, str] = {"": "自动识别", "entries": "知识条目", "departments": "承办单位", "rules": "派单规则",
                          "scripts": "话术", "bulletins": "公告", "places": "地名库"}

@@ -12,8 +12,9 @@ import pytest
 from openpyxl import Workbook
 
 from kb.errors import ImportRejected, StorageError, ValidationError
-from kb.exchange import MAX_FIELD_CHARS, import_file, read_table
+from kb.exchange import import_file
 from kb.service import KnowledgeBase
+from kb.tables import MAX_FIELD_CHARS, read_table
 from tests.helpers import IMPORT
 from tests.kb.factories import add_departments
 from tests.kb.test_exchange import snapshot, write_jsonl

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from kb.errors import ImportRejected
-from kb.exchange import KIND_FIELDS, export_file, export_records, import_file
+from kb.exchange import KIND_FIELDS, import_file
+from kb.export import export_file, export_records
 from kb.service import KnowledgeBase
 from tests.helpers import IMPORT
 from tests.kb.factories import DEPARTMENTS, add_departments, entry_record

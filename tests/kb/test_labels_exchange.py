@@ -14,7 +14,8 @@ import pytest
 from openpyxl import load_workbook
 
 from desktop.cli import EXIT_BAD_INPUT, EXIT_OK, main
-from kb.exchange import KIND_FIELDS, export_records
+from kb.exchange import KIND_FIELDS
+from kb.export import export_records
 from kb.service import KnowledgeBase
 from tests.conftest import pg_schema_url
 from tests.kb.test_exchange import write_jsonl

@@ -50,7 +50,8 @@ from desktop.widgets.common import section_label
 from kb.actor import Actor
 from kb.dto import Changes
 from kb.errors import ImportRejected, RowError, ValidationError
-from kb.exchange import ImportResult, export_file
+from kb.exchange import ImportResult
+from kb.export import export_file
 from kb.service import KnowledgeBase
 
 log = logging.getLogger(__name__)

@@ -15,9 +15,10 @@ from desktop.editor.directory.widgets import refill
 from kb.actor import Actor
 from kb.dto import Changes
 from kb.errors import ImportRejected, RowError
-from kb.exchange import export_file, read_rows
+from kb.export import export_file
 from kb.place import Gazetteer
 from kb.service import KnowledgeBase
+from kb.tables import read_rows
 
 
 def place_rows(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
