@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QTableWidget, QTableWidgetItem, QWidget
 
 from desktop.services import Services
 from desktop.tasks import TaskManager
@@ -88,6 +88,20 @@ def type_text(widget: QWidget, text: str) -> None:
     for ch in text:
         for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
             QApplication.sendEvent(widget, QKeyEvent(kind, Qt.Key.Key_unknown, Qt.KeyboardModifier.NoModifier, ch))
+
+
+def cell(table: QTableWidget, row: int, column: int) -> QTableWidgetItem:
+    """The item of a table cell (Qt's item() is None for an empty cell: the test fails there, by name)."""
+    item = table.item(row, column)
+    assert item is not None, f"no item in cell ({row}, {column})"
+    return item
+
+
+def column_titles(table: QTableWidget) -> list[str]:
+    """The texts of a table's horizontal header items (every column must have one)."""
+    items = [table.horizontalHeaderItem(c) for c in range(table.columnCount())]
+    assert all(items), "a column without a header item"
+    return [item.text() for item in items if item is not None]
 
 
 def seed(kb: KnowledgeBase) -> None:

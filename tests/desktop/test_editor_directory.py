@@ -19,7 +19,7 @@ from desktop.tasks import TaskManager
 from indexer import analysis
 from kb.dto import Changes
 from kb.sample import read_jsonl, read_synonyms
-from tests.desktop.conftest import Env
+from tests.desktop.conftest import Env, cell
 from tests.desktop.conftest import wait_idle as _wait_idle
 from tests.helpers import editor
 
@@ -105,7 +105,7 @@ def test_stale_departments_flagged_and_verified(qtbot: QtBot, env: Env, tasks: T
     assert set(tab.stale_rows()) == {"D-RL", "D-CY", "D-CGW"}  # 200 days old, or never verified
     assert "3 个待核实" in tab.count.text()
     tab.only_stale.setChecked(True)
-    shown = {tab.table.item(r, 0).text() for r in range(tab.table.rowCount()) if not tab.table.isRowHidden(r)}
+    shown = {cell(tab.table, r, 0).text() for r in range(tab.table.rowCount()) if not tab.table.isRowHidden(r)}
     assert shown == {"D-RL", "D-CY", "D-CGW"}
 
     select(qtbot, tab.table, "D-RL", tasks)
@@ -130,7 +130,7 @@ def test_deactivated_department_hidden_and_marked_for_rules(qtbot: QtBot, ws: Di
     cgw = env.kb.directory.get_department("D-CGW")
     assert not cgw.active and cgw.phone == "010-65001234"
     assert tab.current is not None and tab.current.external_id == "D-CGW" and tab.deactivate_button.text() == "启用"
-    row = next(r for r in range(tab.table.rowCount()) if tab.table.item(r, 0).text() == "D-CGW")
+    row = next(r for r in range(tab.table.rowCount()) if cell(tab.table, r, 0).text() == "D-CGW")
     assert tab.table.isRowHidden(row)
     tab.show_inactive.setChecked(True)
     assert not tab.table.isRowHidden(row)
@@ -157,7 +157,7 @@ def test_routing_rule_saved_and_deleted(qtbot: QtBot, ws: DirectoryWorkspace, en
     ws.show_tab(ws.rules)
     wait_idle(qtbot, ws.ctx.tasks)
     tab = ws.rules
-    assert tab.table.rowCount() == 1 and tab.table.item(0, 1).text() == "北京市热力集团"
+    assert tab.table.rowCount() == 1 and cell(tab.table, 0, 1).text() == "北京市热力集团"
     click(qtbot, tab.new_button)
     tab.keywords.setText("社保卡、补办，挂失")
     click(qtbot, tab.save_button)  # no department
@@ -172,7 +172,7 @@ def test_routing_rule_saved_and_deleted(qtbot: QtBot, ws: DirectoryWorkspace, en
     new = rules["D-RSJ"]
     assert (new.keywords, new.category, new.priority, new.note) == (
         ("社保卡", "补办", "挂失"), "社会保障/社保卡", 90, "社保卡业务派市人力社保局")
-    assert tab.table.rowCount() == 2 and tab.table.item(0, 0).text() == new.external_id  # priority order
+    assert tab.table.rowCount() == 2 and cell(tab.table, 0, 0).text() == new.external_id  # priority order
     assert tab.current is not None and tab.current.external_id == new.external_id
 
     click(qtbot, tab.delete_button)
@@ -254,8 +254,8 @@ def test_bad_alert_pattern_shows_inline_error_and_saves_nothing(qtbot: QtBot, ws
     before = env.kb.lexicons.alert_records()
     assert tab.table.rowCount() == 3 and tab.kinds.rowCount() == 2
     row = next(r for r in range(tab.table.rowCount()) if tab.table.cell_text(r, 1) == "着火")
-    tab.table.item(row, 1).setText("(着火|起火")  # live check as the editor types
-    assert "括号" in tab.error.text() and tab.table.item(row, 1).background() == BAD_BRUSH
+    cell(tab.table, row, 1).setText("(着火|起火")  # live check as the editor types
+    assert "括号" in tab.error.text() and cell(tab.table, row, 1).background() == BAD_BRUSH
     tab.try_input.setText("家里厨房起火了")
     tab.run_try()
     assert "不会弹出警报" in tab.try_result.toPlainText()  # the broken line does not count
@@ -264,18 +264,18 @@ def test_bad_alert_pattern_shows_inline_error_and_saves_nothing(qtbot: QtBot, ws
     assert "括号" in tab.error.text() and "未保存" in tab.error.text()
     assert env.kb.lexicons.alert_records() == before
 
-    tab.table.item(row, 1).setText("(着火|起火)")
+    cell(tab.table, row, 1).setText("(着火|起火)")
     assert tab.error.text() == ""
     tab.run_try()
     assert "火警" in tab.try_result.toPlainText()
-    tab.kinds.item(0, 3).setText("很高")  # severity must be an integer
+    cell(tab.kinds, 0, 3).setText("很高")  # severity must be an integer
     click(qtbot, tab.save_button)
     assert "严重度应为整数" in tab.error.text() and env.kb.lexicons.alert_records() == before
-    tab.kinds.item(0, 3).setText("100")
-    tab.table.item(row, 0).setText("flood")  # a kind that does not exist: the lexicon's own check
+    cell(tab.kinds, 0, 3).setText("100")
+    cell(tab.table, row, 0).setText("flood")  # a kind that does not exist: the lexicon's own check
     click(qtbot, tab.save_button)
     assert "未知的提醒类型" in tab.error.text() and env.kb.lexicons.alert_records() == before
-    tab.table.item(row, 0).setText("fire")
+    cell(tab.table, row, 0).setText("fire")
     click(qtbot, tab.save_button)
     wait_idle(qtbot, ws.ctx.tasks)
     assert "(着火|起火)" in [t["pattern"] for t in env.kb.lexicons.alert_records()[0]]
@@ -301,10 +301,10 @@ def test_example_sentences_checked_filtered_and_explained(qtbot: QtBot, ws: Dire
     tab.mark_dirty()
     question = next(r for r in range(tab.table.rowCount()) if tab.table.cell_text(r, 1) == "燃气费怎么交?")
     assert tab.cell_problem(question, 1) == ""  # a sentence, not a pattern: "?" is just a question mark
-    tab.table.item(question, 2).setText("trigger")  # as a pattern it is wrong, and the cell says so at once
-    assert tab.table.item(question, 1).background() == BAD_BRUSH and "re:" in tab.error.text()
-    tab.table.item(question, 2).setText("counter")
-    assert tab.table.item(question, 1).background() != BAD_BRUSH and tab.error.text() == ""
+    cell(tab.table, question, 2).setText("trigger")  # as a pattern it is wrong, and the cell says so at once
+    assert cell(tab.table, question, 1).background() == BAD_BRUSH and "re:" in tab.error.text()
+    cell(tab.table, question, 2).setText("counter")
+    assert cell(tab.table, question, 1).background() != BAD_BRUSH and tab.error.text() == ""
 
     tab.polarity_filter.setCurrentIndex(tab.polarity_filter.findData("sentences"))
     shown = [r for r in range(tab.table.rowCount()) if not tab.table.isRowHidden(r)]
@@ -344,7 +344,7 @@ class SlowEngine:
 def test_dictionary_change_rebuilds_index_in_background(qtbot: QtBot, env: Env, tasks: TaskManager,
                                                         tmp_path: Path) -> None:
     engine = SlowEngine(env.engine)
-    ws = DirectoryWorkspace(env.kb, engine, tasks, editor("编辑甲"), today=TODAY)  # type: ignore[arg-type]
+    ws = DirectoryWorkspace(env.kb, engine, tasks, editor("编辑甲"), today=TODAY)
     qtbot.addWidget(ws)
     ws.show_tab(ws.dictionary)
     wait_idle(qtbot, tasks)
@@ -394,9 +394,9 @@ def test_places_try_and_bad_row(qtbot: QtBot, ws: DirectoryWorkspace, env: Env) 
     tab.table.add_row(["海", "", ""])
     click(qtbot, tab.save_button)
     assert "太短" in tab.error.text() and env.kb.lexicons.places() == before
-    tab.table.item(tab.table.rowCount() - 1, 0).setText("西城区")
-    tab.table.item(tab.table.rowCount() - 1, 1).setText("金融街街道")
-    tab.table.item(tab.table.rowCount() - 1, 2).setText("金融街")
+    cell(tab.table, tab.table.rowCount() - 1, 0).setText("西城区")
+    cell(tab.table, tab.table.rowCount() - 1, 1).setText("金融街街道")
+    cell(tab.table, tab.table.rowCount() - 1, 2).setText("金融街")
     click(qtbot, tab.save_button)
     wait_idle(qtbot, ws.ctx.tasks)
     assert {"district": "西城区", "street": "金融街街道", "aliases": ["金融街"]} in env.kb.lexicons.places()

@@ -16,6 +16,7 @@ from desktop.editor.gaps import GapsPanel
 from desktop.editor.history import HistoryPanel
 from kb import editorial as ed
 from kb.dto import DepartmentView, EntryDraft, EntryVersionView, EntryView
+from tests.desktop.conftest import cell
 
 NOW = datetime(2026, 11, 28, 10, 0)
 DEPT = DepartmentView(id=7, external_id="D-RSJ", name="北京市人力资源和社会保障局", short_name="市人力社保局",
@@ -37,9 +38,10 @@ def entry(**over: object) -> EntryView:
 
 def version(rev: int, answer: str, action: str = "edit", by: str = "alice") -> EntryVersionView:
     snap = ed.draft_values(replace(ed.draft_of(entry()), answer=answer))
-    raw = {"title": snap["title"], "answer": answer, "aliases": ["社保卡丢了"], "keywords": ["社保卡"],
-           "category": snap["category"], "department": "D-RSJ", "basis": snap["basis"],
-           "valid_from": "2025-01-01", "valid_to": "", "status": "draft"}
+    raw: dict[str, object] = {
+        "title": snap["title"], "answer": answer, "aliases": ["社保卡丢了"], "keywords": ["社保卡"],
+        "category": snap["category"], "department": "D-RSJ", "basis": snap["basis"],
+        "valid_from": "2025-01-01", "valid_to": "", "status": "draft"}
     return EntryVersionView(entry_id=1, revision=rev, action=action, changed_at=NOW, changed_by=by, note="",
                             snapshot=raw)
 
@@ -72,8 +74,8 @@ def test_entry_table_rows_hints_and_selection(qtbot: QtBot) -> None:
     panel.set_items(items)
     table = panel.table
     assert table.rowCount() == 2 and panel.count.text() == "共 2 条"
-    assert table.item(0, 2).text() == "草稿" and table.item(1, 2).text() == "已发布"
-    assert table.item(0, 3).text() == "反馈 2、即将到期" and table.item(1, 3).text() == "超期未审"
+    assert cell(table, 0, 2).text() == "草稿" and cell(table, 1, 2).text() == "已发布"
+    assert cell(table, 0, 3).text() == "反馈 2、即将到期" and cell(table, 1, 3).text() == "超期未审"
     with qtbot.waitSignal(table.entry_selected, timeout=1000) as blocker:
         table.selectRow(1)
     assert blocker.args[0].entry.external_id == "E-2"
@@ -213,9 +215,9 @@ def test_gaps_panel_actions(qtbot: QtBot) -> None:
             ed.Gap("outdated", "社保卡丢失如何补办", 2, NOW, entry_id=1, entry_external_id="E-SBK",
                    entry_title="社保卡丢失如何补办", notes=("网点已搬迁",))]
     panel.set_gaps(gaps)
-    assert panel.table.item(0, 0).text() == "搜索无结果" and panel.table.item(0, 2).text() == "5"
-    assert panel.table.item(1, 1).text() == "E-SBK　社保卡丢失如何补办"
-    assert panel.table.item(1, 4).text() == "网点已搬迁"
+    assert cell(panel.table, 0, 0).text() == "搜索无结果" and cell(panel.table, 0, 2).text() == "5"
+    assert cell(panel.table, 1, 1).text() == "E-SBK　社保卡丢失如何补办"
+    assert cell(panel.table, 1, 4).text() == "网点已搬迁"
     assert not panel.action.isEnabled()
     panel.table.selectRow(0)
     assert panel.action.text() == "新建条目" and not panel.resolve.isEnabled()

@@ -16,7 +16,7 @@ from desktop.editor.import_wizard import ImportWizard
 from desktop.tasks import TaskManager
 from kb import editorial as ed
 from kb.actor import Actor
-from tests.desktop.conftest import Env, wait_idle
+from tests.desktop.conftest import Env, cell, column_titles, wait_idle
 from tests.helpers import agent, editor
 
 
@@ -203,7 +203,7 @@ def test_import_wizard_lists_bad_rows_and_changes_nothing(qtbot: QtBot, wizard: 
     wait_idle(qtbot, wizard.tasks)
     assert wizard.preview.rowCount() == 3 and wizard.errors.rowCount() >= 2
     errors = wizard.errors
-    reasons = {(errors.item(r, 0).text(), errors.item(r, 1).text()) for r in range(errors.rowCount())}
+    reasons = {(cell(errors, r, 0).text(), cell(errors, r, 1).text()) for r in range(errors.rowCount())}
     assert ("3", "title") in reasons and any(row == "4" for row, _ in reasons)
     assert "2 行有问题" in wizard.summary.text() and not wizard.confirm.isEnabled()
     assert env.kb.stats().entries == before
@@ -228,12 +228,12 @@ def test_import_wizard_fixes_bad_rows_in_place(qtbot: QtBot, wizard: ImportWizar
     wizard.run_check()
     wait_idle(qtbot, wizard.tasks)
     assert "2 行有问题" in wizard.summary.text() and not wizard.confirm.isEnabled()
-    header = [wizard.preview.horizontalHeaderItem(c).text() for c in range(wizard.preview.columnCount())]
-    rows = {wizard.preview.item(r, 0).text(): r for r in range(wizard.preview.rowCount())}
+    header = column_titles(wizard.preview)
+    rows = {cell(wizard.preview, r, 0).text(): r for r in range(wizard.preview.rowCount())}
     assert list(rows)[:2] == ["3", "4"]  # bad rows first
-    wizard.preview.item(rows["3"], header.index("name")).setText("测试社区服务站")
+    cell(wizard.preview, rows["3"], header.index("name")).setText("测试社区服务站")
     assert "重新检查" in wizard.summary.text()
-    wizard.preview.item(rows["4"], header.index("level")).setText("街道")  # a label reads as its code
+    cell(wizard.preview, rows["4"], header.index("level")).setText("街道")  # a label reads as its code
     wizard.run_check()
     wait_idle(qtbot, wizard.tasks)
     assert wizard.confirm.isEnabled(), wizard.summary.text()

@@ -21,5 +21,7 @@ def test_void_qt_calls_keep_none_alive(qtbot: QtBot) -> None:
     for _ in range(2):
         for row in range(100):
             table.setRowHidden(row, False)
-            table.item(row, 0).setToolTip("")
+            item = table.item(row, 0)
+            assert item is not None
+            item.setToolTip("")
     assert sys.getrefcount(None) >= before - 100

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from functools import partial
 
 import pytest
 from PySide6.QtCore import QObject
@@ -40,7 +41,7 @@ def test_only_the_newest_result_of_a_key_is_delivered(qtbot: object, tasks: Task
         return n
 
     for n in range(5):
-        Op(tasks, None, lambda n=n: slow(n)).key("suggest").success(got.append).run()
+        Op(tasks, None, partial(slow, n)).key("suggest").success(got.append).run()
     wait_idle(qtbot, tasks)
     assert got == [4]
 
@@ -62,7 +63,7 @@ def test_writes_run_one_at_a_time_in_order(qtbot: object, tasks: TaskManager) ->
             active -= 1
 
     for n in range(6):
-        Op(tasks, None, lambda n=n: write(n), writes=True).run()
+        Op(tasks, None, partial(write, n), writes=True).run()
     wait_idle(qtbot, tasks)
     assert peak == 1 and order == list(range(6))
 
