@@ -98,9 +98,6 @@ class Call(WorkOrderDraft):
         return other is not None and replace(self, **_VIEW_ONLY) == replace(other, **_VIEW_ONLY)
 
 
-CallDraft = Call  # the former name, until desktop/main_window.py (being restructured) says Call
-
-
 def _call_of(data: dict[str, Any] | None, path: Path) -> Call | None:
     """The call of a draft file's JSON, or None (logged) when it is not one."""
     if data is None:

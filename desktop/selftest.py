@@ -114,13 +114,14 @@ def run_self_test(paths: AppPaths, settings: Settings, db_url: str) -> int:
         editor = w.set_mode("editor")
         settle()
         editor = editor and w.editor is not None and w.editor.entries.table.rowCount() > 0
+        workspaces = list(w.workspaces)
         platform = app.platformName()
         w.close()
         tasks.shutdown(wait=True)
         app.processEvents()
         if not editor:
             raise AssertionError("editor workspace did not open")
-        return {"qt_platform": platform, "grabbed": grabbed, "editor_mode": editor}
+        return {"qt_platform": platform, "grabbed": grabbed, "editor_mode": editor, "workspaces": workspaces}
 
     # An incomplete safety lexicon fails the self-test but does not stop it: the rest is still worth knowing.
     plan = (("open_database", open_kb, True), ("safety_lexicon", safety_lexicon, False),

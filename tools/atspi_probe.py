@@ -87,19 +87,19 @@ def window() -> int:
     def type_text(text: str) -> None:
         for ch in text:
             for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
-                QApplication.sendEvent(w.call_form.text, QKeyEvent(kind, Qt.Key.Key_unknown,
+                QApplication.sendEvent(w.agent.call_form.text, QKeyEvent(kind, Qt.Key.Key_unknown,
                                                                    Qt.KeyboardModifier.NoModifier, ch))
 
     def call() -> None:
-        w.new_call()
-        w.call_form.text.setFocus()
+        w.agent.calls.new_call()
+        w.agent.call_form.text.setFocus()
         type_text("我家暖气不热，屋里才十五度")
 
     QTimer.singleShot(4000, call)
     QTimer.singleShot(12000, lambda: type_text("，楼道里还有很大的煤气味"))
     QTimer.singleShot(APP_SECONDS * 1000, app.quit)
     rc = app.exec()
-    w.call_active = False  # the probe's call is no draft
+    w.agent.calls.call_active = False  # the probe's call is no draft
     tasks.shutdown(wait=True)
     engine.close()
     kb.close()

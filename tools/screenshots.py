@@ -135,7 +135,7 @@ def main() -> int:
 
     def new_call(phone: str, text: str, request_type_steps: int = 0) -> None:
         press(Qt.Key.Key_F2)
-        if not window.call_active or window.call_form.text.toPlainText():
+        if not window.agent.calls.call_active or window.agent.call_form.text.toPlainText():
             press(Qt.Key.Key_F2)  # confirm discarding the previous demo call
         type_text(phone)
         press(Qt.Key.Key_Tab)
@@ -165,7 +165,7 @@ def main() -> int:
     def editor_mode() -> None:
         from dataclasses import replace
 
-        window.call_active = False  # the demo call is not saved
+        window.agent.calls.call_active = False  # the demo call is not saved
         window.apply_settings(replace(window.services.settings, role="editor"))
         press(Qt.Key.Key_F9)
 
@@ -207,7 +207,7 @@ def main() -> int:
         QTimer.singleShot(delay, fn)
     QTimer.singleShot(delay + 300, app.quit)
     rc = app.exec()
-    window.call_active = False  # demo calls are not drafts
+    window.agent.calls.call_active = False  # demo calls are not drafts
     tasks.shutdown(wait=True)
     window.close()
     window.deleteLater()

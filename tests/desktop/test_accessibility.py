@@ -70,7 +70,7 @@ def make_window(qtbot: object, env: Env, tasks: TaskManager, **settings: object)
 def agent(qtbot: object, env: Env, tasks: TaskManager) -> Iterator[MainWindow]:
     w = make_window(qtbot, env, tasks)
     yield w
-    w.call_active = False  # the test calls are no drafts
+    w.agent.calls.call_active = False  # the test calls are no drafts
     w.close()
     wait_idle(qtbot, tasks)
 
@@ -85,7 +85,7 @@ def editor(qtbot: object, env: Env, tasks: TaskManager) -> Iterator[MainWindow]:
 
 def settle(qtbot: object, w: MainWindow, tasks: TaskManager) -> None:
     """No debounce timer pending and no operation running: the lists will not change under the walk."""
-    timers = (w._suggest_timer, w._search_timer, w._phone_timer)
+    timers = (w.agent.suggest.suggest_timer, w.agent._search_timer, w.agent.suggest.phone_timer)
     qtbot.waitUntil(lambda: not any(t.isActive() for t in timers), timeout=5000)  # type: ignore[attr-defined]
     wait_idle(qtbot, tasks)
 
@@ -271,55 +271,56 @@ def check_state(window: MainWindow, start: QWidget) -> list[QWidget]:
 def test_agent_workspace_in_every_state_of_a_call(qtbot: object, agent: MainWindow, tasks: TaskManager) -> None:
     w = agent
     # Empty: the briefing between calls.
-    chain = check_state(w, w.caller_bar.phone)
+    chain = check_state(w, w.agent.caller_bar.phone)
     assert chain[-1] is w.settings_button  # settings is a Tab stop, the last one
 
     # Typing: a repeat caller, suggestions with departments and their phones.
-    w.new_call()
-    type_text(w.caller_bar.phone, REPEAT_PHONE)
-    w.call_form.text.setFocus()
-    type_text(w.call_form.text, "家里暖气不热，屋里只有十四度")
-    qtbot.waitUntil(lambda: w.suggestions.departments.count() > 0 and w.repeat_panel.isVisible(),  # type: ignore[attr-defined]
+    w.agent.calls.new_call()
+    type_text(w.agent.caller_bar.phone, REPEAT_PHONE)
+    w.agent.call_form.text.setFocus()
+    type_text(w.agent.call_form.text, "家里暖气不热，屋里只有十四度")
+    qtbot.waitUntil(lambda: w.agent.suggestions.departments.count() > 0 and w.agent.repeat_panel.isVisible(),  # type: ignore[attr-defined]
                     timeout=5000)
     settle(qtbot, w, tasks)
-    heard = w.suggestions.departments.item(0).data(Qt.ItemDataRole.AccessibleTextRole)
+    heard = w.agent.suggestions.departments.item(0).data(Qt.ItemDataRole.AccessibleTextRole)
     assert "96069" in heard and "010-65120000" in heard  # the phones on screen are read too
-    chain = check_state(w, w.caller_bar.phone)
+    chain = check_state(w, w.agent.caller_bar.phone)
     # The repeat-caller list is in the left column: it comes before the search box, not after the answer.
-    assert chain.index(w.repeat_panel.orders) < chain.index(w.search_panel.box)
+    assert chain.index(w.agent.repeat_panel.orders) < chain.index(w.agent.search_panel.box)
 
     # An emergency: the banner is up, the keyboard stays in the description.
-    w.call_form.text.setFocus()
-    type_text(w.call_form.text, "，楼道里有煤气味")
-    assert w.alert_banner.isVisible() and QApplication.focusWidget() is w.call_form.text
+    w.agent.call_form.text.setFocus()
+    type_text(w.agent.call_form.text, "，楼道里有煤气味")
+    assert w.agent.alert_banner.isVisible() and QApplication.focusWidget() is w.agent.call_form.text
     settle(qtbot, w, tasks)
-    check_state(w, w.caller_bar.phone)
+    check_state(w, w.agent.caller_bar.phone)
 
     # An answer open.
-    w.call_form.text.setFocus()
-    QTest.keyClick(w.call_form.text, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
-    qtbot.waitUntil(lambda: w.answer_view.entry is not None, timeout=3000)  # type: ignore[attr-defined]
+    w.agent.call_form.text.setFocus()
+    QTest.keyClick(w.agent.call_form.text, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: w.agent.answer_view.entry is not None, timeout=3000)  # type: ignore[attr-defined]
     settle(qtbot, w, tasks)
-    assert w.answer_view.title.text() == "家里暖气不热怎么办"
-    check_state(w, w.caller_bar.phone)
+    assert w.agent.answer_view.title.text() == "家里暖气不热怎么办"
+    check_state(w, w.agent.caller_bar.phone)
 
 
 def test_labels_read_what_they_show(agent: MainWindow) -> None:
     w = agent
-    w.caller_bar.start_call(already_elapsed=12)
-    timer = QAccessible.queryAccessibleInterface(w.caller_bar.timer_label)
+    w.agent.caller_bar.start_call(already_elapsed=12)
+    timer = QAccessible.queryAccessibleInterface(w.agent.caller_bar.timer_label)
     assert timer.text(QAccessible.Text.Name) == "通话 00:12"
     assert timer.text(QAccessible.Text.Description) == "通话计时"  # what it is: the description
-    w.caller_bar.stop_call()
+    w.agent.caller_bar.stop_call()
 
 
 def test_combo_text_field_and_clear_button_are_named(agent: MainWindow) -> None:
     w = agent
-    edit = w.call_form.department.lineEdit()
+    edit = w.agent.call_form.department.lineEdit()
     assert edit is not None and edit.accessibleName() == "承办单位"
-    assert all(w.call_form.department.itemText(i) for i in range(w.call_form.department.count()))  # no blank item
-    w.search_panel.box.setText("暖气")
-    clear = [b for b in w.search_panel.box.findChildren(QWidget) if b.isVisible()]
+    department = w.agent.call_form.department
+    assert all(department.itemText(i) for i in range(department.count()))  # no blank item
+    w.agent.search_panel.box.setText("暖气")
+    clear = [b for b in w.agent.search_panel.box.findChildren(QWidget) if b.isVisible()]
     assert clear and all(b.accessibleName() for b in clear)
 
 
@@ -328,27 +329,27 @@ def test_an_alert_is_announced_at_once_and_the_keyboard_stays(qtbot: object, age
     w = agent
     heard = []
     w.announcer.announced.connect(heard.append)
-    w.new_call()
-    w.call_form.text.setFocus()
-    type_text(w.call_form.text, "我家")
+    w.agent.calls.new_call()
+    w.agent.call_form.text.setFocus()
+    type_text(w.agent.call_form.text, "我家")
     assert not heard
-    type_text(w.call_form.text, "着火了")  # the keystroke that raises the alert
+    type_text(w.agent.call_form.text, "着火了")  # the keystroke that raises the alert
     assert len(heard) == 1 and heard[0].assertive
     assert "119" in heard[0].message and "火警" in heard[0].message
-    assert QApplication.focusWidget() is w.call_form.text  # the agent keeps typing
+    assert QApplication.focusWidget() is w.agent.call_form.text  # the agent keeps typing
     event = w.announcer.last_event
     if ANNOUNCEMENT_EVENT is not None:  # Qt 6.8+: the announcement event itself, assertive
         assert event is not None and event.type() == QAccessible.Event.Announcement
         assert event.politeness() == QAccessible.AnnouncementPoliteness.Assertive  # type: ignore[attr-defined]
         assert event.message() == heard[0].message  # type: ignore[attr-defined]
-        assert event.object() is w.alert_banner
-    type_text(w.call_form.text, "，火很大")  # the same alert: said once, not on every keystroke
+        assert event.object() is w.agent.alert_banner
+    type_text(w.agent.call_form.text, "，火很大")  # the same alert: said once, not on every keystroke
     assert len(heard) == 1
-    type_text(w.call_form.text, "，我不想活了")  # another, graver kind: an escalation is announced
+    type_text(w.agent.call_form.text, "，我不想活了")  # another, graver kind: an escalation is announced
     assert len(heard) == 2 and "12356" in heard[1].message and "119" not in heard[1].message
-    QTest.keyClick(w.call_form.text, Qt.Key.Key_F8)  # F8 says the whole alert again
+    QTest.keyClick(w.agent.call_form.text, Qt.Key.Key_F8)  # F8 says the whole alert again
     assert len(heard) == 3 and "12356" in heard[2].message and "119" in heard[2].message
-    assert QApplication.focusWidget() is w.call_form.text
+    assert QApplication.focusWidget() is w.agent.call_form.text
 
 
 def test_fallback_without_the_announcement_event(qtbot: object) -> None:
@@ -368,41 +369,41 @@ def test_new_suggestions_are_announced_politely_as_a_count(qtbot: object, agent:
     w = agent
     heard = []
     w.announcer.announced.connect(heard.append)
-    w.new_call()
-    w.call_form.text.setFocus()
-    type_text(w.call_form.text, "家里暖气不热")
+    w.agent.calls.new_call()
+    w.agent.call_form.text.setFocus()
+    type_text(w.agent.call_form.text, "家里暖气不热")
     qtbot.waitUntil(lambda: bool(heard), timeout=5000)  # type: ignore[attr-defined]
     wait_idle(qtbot, tasks)
-    answers, departments = w.suggestions.answers.count(), w.suggestions.departments.count()
+    answers, departments = w.agent.suggestions.answers.count(), w.agent.suggestions.departments.count()
     assert heard[-1].message == f"推荐 {answers} 条口径，{departments} 个承办单位" and not heard[-1].assertive
     count = len(heard)
-    w._run_suggest()  # the same suggestions again (the address changed nothing): nothing new to say
+    w.agent.suggest.run_suggest()  # the same suggestions again (the address changed nothing): nothing new to say
     wait_idle(qtbot, tasks)
     assert len(heard) == count
 
 
 def test_a_key_reads_the_top_suggestion_and_goes_back(qtbot: object, agent: MainWindow, tasks: TaskManager) -> None:
     w = agent
-    w.new_call()
-    w.call_form.text.setFocus()
-    type_text(w.call_form.text, "家里暖气不热")
-    qtbot.waitUntil(lambda: w.suggestions.answers.count() > 0, timeout=5000)  # type: ignore[attr-defined]
+    w.agent.calls.new_call()
+    w.agent.call_form.text.setFocus()
+    type_text(w.agent.call_form.text, "家里暖气不热")
+    qtbot.waitUntil(lambda: w.agent.suggestions.answers.count() > 0, timeout=5000)  # type: ignore[attr-defined]
     wait_idle(qtbot, tasks)
-    QTest.keyClick(w.call_form.text, Qt.Key.Key_F7)
+    QTest.keyClick(w.agent.call_form.text, Qt.Key.Key_F7)
     focus = QApplication.focusWidget()
-    assert focus is w.suggestions.answers and w.suggestions.answers.currentRow() == 0
-    row = QAccessible.queryAccessibleInterface(w.suggestions.answers).child(0)
+    assert focus is w.agent.suggestions.answers and w.agent.suggestions.answers.currentRow() == 0
+    row = QAccessible.queryAccessibleInterface(w.agent.suggestions.answers).child(0)
     assert "家里暖气不热怎么办" in row.text(QAccessible.Text.Name)  # what the screen reader reads there
     QTest.keyClick(focus, Qt.Key.Key_F7)
-    assert QApplication.focusWidget() is w.call_form.text
-    assert w.call_form.text.toPlainText() == "家里暖气不热"
+    assert QApplication.focusWidget() is w.agent.call_form.text
+    assert w.agent.call_form.text.toPlainText() == "家里暖气不热"
 
 
 # ------------------------------------------------------------ keys and help
 def test_f1_lists_every_key_and_gives_the_keyboard_back(agent: MainWindow) -> None:
     w = agent
-    w.call_form.text.setFocus()
-    QTest.keyClick(w.call_form.text, Qt.Key.Key_F1)
+    w.agent.call_form.text.setFocus()
+    QTest.keyClick(w.agent.call_form.text, Qt.Key.Key_F1)
     assert w.key_help.isVisible() and QApplication.focusWidget() is w.key_help.list
     listed = "\n".join(w.key_help.texts())
     for sc in w.findChildren(QShortcut):
@@ -414,7 +415,7 @@ def test_f1_lists_every_key_and_gives_the_keyboard_back(agent: MainWindow) -> No
     for text in ("F2", "Ctrl+S", "F7", "F8", "Ctrl+Shift+H", "Alt+P"):  # Alt+P: the label "来电(P)"
         assert text in listed
     QTest.keyClick(w.key_help.list, Qt.Key.Key_Escape)
-    assert not w.key_help.isVisible() and QApplication.focusWidget() is w.call_form.text
+    assert not w.key_help.isVisible() and QApplication.focusWidget() is w.agent.call_form.text
 
 
 # --------------------------------------------------------- the editor workspace
@@ -495,24 +496,24 @@ def test_largest_font_fits_the_smallest_screen(qtbot: object, env: Env, tasks: T
     w = make_window(qtbot, env, tasks, role=role, font_size=FONT_MAX)
     try:
         assert not screen_problems(w)  # between calls
-        w.new_call()
-        type_text(w.caller_bar.phone, REPEAT_PHONE)
-        w.call_form.text.setFocus()
-        type_text(w.call_form.text, "家里暖气不热，屋里只有十四度，楼道里有煤气味")
-        qtbot.waitUntil(lambda: w.suggestions.answers.count() > 0, timeout=5000)  # type: ignore[attr-defined]
-        w.suggestions.open_answer(1)
-        qtbot.waitUntil(lambda: w.answer_view.entry is not None, timeout=3000)  # type: ignore[attr-defined]
+        w.agent.calls.new_call()
+        type_text(w.agent.caller_bar.phone, REPEAT_PHONE)
+        w.agent.call_form.text.setFocus()
+        type_text(w.agent.call_form.text, "家里暖气不热，屋里只有十四度，楼道里有煤气味")
+        qtbot.waitUntil(lambda: w.agent.suggestions.answers.count() > 0, timeout=5000)  # type: ignore[attr-defined]
+        w.agent.suggestions.open_answer(1)
+        qtbot.waitUntil(lambda: w.agent.answer_view.entry is not None, timeout=3000)  # type: ignore[attr-defined]
         settle(qtbot, w, tasks)
-        assert w.alert_banner.isVisible() and w.repeat_panel.isVisible()
+        assert w.agent.alert_banner.isVisible() and w.agent.repeat_panel.isVisible()
         problems = screen_problems(w)
         assert not problems, "\n".join(problems)
         # Read, not peeped at: the script shows three lines at least, a suggestion row is whole.
-        script = w.answer_view.script
+        script = w.agent.answer_view.script
         assert script.viewport().height() >= 3 * script.fontMetrics().lineSpacing()
-        answers = w.suggestions.answers
+        answers = w.agent.suggestions.answers
         assert answers.viewport().height() >= answers.sizeHintForRow(0)
         if role == "editor":
-            w.call_active = False
+            w.agent.calls.call_active = False
             assert w.set_mode("editor") and w.editor is not None
             w.editor.entries.table.select_entry(w.editor.entries.table.rows[0].entry.id)
             wait_idle(qtbot, tasks)
@@ -522,7 +523,7 @@ def test_largest_font_fits_the_smallest_screen(qtbot: object, env: Env, tasks: T
             problems = [p for p in screen_problems(w) if "needs" in p or "off-screen" in p]
             assert not problems, "\n".join(problems)
     finally:
-        w.call_active = False
+        w.agent.calls.call_active = False
         w.close()
         wait_idle(qtbot, tasks)
 
@@ -656,15 +657,15 @@ def test_high_contrast_is_a_setting_with_a_key(qtbot: object, env: Env, tasks: T
     try:
         app = QApplication.instance()
         assert isinstance(app, QApplication)
-        w.call_form.text.setFocus()
-        QTest.keyClick(w.call_form.text, Qt.Key.Key_H,
+        w.agent.call_form.text.setFocus()
+        QTest.keyClick(w.agent.call_form.text, Qt.Key.Key_H,
                        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
         wait_idle(qtbot, tasks)
         assert w.services.settings.theme == "high_contrast" == style.current_theme()
         assert settings_mod.load(env.paths.config_file).theme == "high_contrast"
         assert app.palette().color(QPalette.ColorRole.Window).name() == "#000000"
         assert style.THEMES["high_contrast"]["focus"] in app.styleSheet()
-        QTest.keyClick(w.call_form.text, Qt.Key.Key_H,
+        QTest.keyClick(w.agent.call_form.text, Qt.Key.Key_H,
                        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
         wait_idle(qtbot, tasks)
         assert style.current_theme() == "default" and settings_mod.load(env.paths.config_file).theme == "default"

@@ -48,8 +48,8 @@ def test_self_test_passes_on_a_prepared_folder(template_dir: Path, tmp_path: Pat
 def test_crash_handler_logs_and_keeps_the_draft(qtbot: object, window: MainWindow,
                                                 caplog: pytest.LogCaptureFixture) -> None:
     w = window
-    w.new_call()
-    w.call_form.text.setPlainText("崩溃前正在记录的诉求")
+    w.agent.calls.new_call()
+    w.agent.call_form.text.setPlainText("崩溃前正在记录的诉求")
     handler = CrashHandler(str(w.services.paths.logs_dir), show_dialog=False)
     handler.save_draft = w.save_draft_now
     try:

@@ -20,47 +20,47 @@ def test_heating_complaint_from_repeat_caller(qtbot: object, window: MainWindow,
                                              tasks: TaskManager) -> None:
     w = window
     key(qtbot, Qt.Key.Key_F2)
-    assert w.call_active
-    assert QApplication.focusWidget() is w.caller_bar.phone
-    assert "12345" in w.answer_view.script.toPlainText()  # greeting shown at the start of the call
+    assert w.agent.calls.call_active
+    assert QApplication.focusWidget() is w.agent.caller_bar.phone
+    assert "12345" in w.agent.answer_view.script.toPlainText()  # greeting shown at the start of the call
 
-    qtbot.keyClicks(w.caller_bar.phone, REPEAT_PHONE)  # type: ignore[attr-defined]
-    qtbot.waitUntil(lambda: w.repeat_panel.isVisible(), timeout=3000)  # type: ignore[attr-defined]
-    assert "重复来电 1 次" in w.caller_bar.repeat_badge.text()
+    qtbot.keyClicks(w.agent.caller_bar.phone, REPEAT_PHONE)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: w.agent.repeat_panel.isVisible(), timeout=3000)  # type: ignore[attr-defined]
+    assert "重复来电 1 次" in w.agent.caller_bar.repeat_badge.text()
 
     key(qtbot, Qt.Key.Key_Tab)  # → caller name
     type_text(QApplication.focusWidget(), "王女士")
     key(qtbot, Qt.Key.Key_Tab)  # → request type
-    assert QApplication.focusWidget() is w.call_form.request_type
+    assert QApplication.focusWidget() is w.agent.call_form.request_type
     key(qtbot, Qt.Key.Key_Down)
     key(qtbot, Qt.Key.Key_Down)  # 咨询 → 求助 → 投诉
-    assert w.call_form.request_type_code == "complaint"
+    assert w.agent.call_form.request_type_code == "complaint"
     key(qtbot, Qt.Key.Key_Tab)  # → description
-    assert QApplication.focusWidget() is w.call_form.text
-    type_text(w.call_form.text, "我家暖气不热，屋里才十五度")
+    assert QApplication.focusWidget() is w.agent.call_form.text
+    type_text(w.agent.call_form.text, "我家暖气不热，屋里才十五度")
 
-    qtbot.waitUntil(lambda: w.suggestions.answers.count() > 0, timeout=3000)  # type: ignore[attr-defined]
-    assert w.suggestions.answers.hits()[0].external_id == "E-HEAT"
-    assert w.suggestions.department_at(1) is not None
-    assert w.suggestions.department_at(1).external_id == "D-RL"  # type: ignore[union-attr]
-    assert any("暖气" in r for r in w.suggestions.department_at(1).reasons)  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: w.agent.suggestions.answers.count() > 0, timeout=3000)  # type: ignore[attr-defined]
+    assert w.agent.suggestions.answers.hits()[0].external_id == "E-HEAT"
+    assert w.agent.suggestions.department_at(1) is not None
+    assert w.agent.suggestions.department_at(1).external_id == "D-RL"  # type: ignore[union-attr]
+    assert any("暖气" in r for r in w.agent.suggestions.department_at(1).reasons)  # type: ignore[union-attr]
 
     key(qtbot, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)  # open suggested answer 1
-    qtbot.waitUntil(lambda: w.answer_view.entry is not None, timeout=3000)  # type: ignore[attr-defined]
-    assert w.answer_view.entry.external_id == "E-HEAT"  # type: ignore[union-attr]
-    assert w.answer_view.badge.text() == "有效"
-    assert "96069" in w.answer_view.owner.text()
+    qtbot.waitUntil(lambda: w.agent.answer_view.entry is not None, timeout=3000)  # type: ignore[attr-defined]
+    assert w.agent.answer_view.entry.external_id == "E-HEAT"  # type: ignore[union-attr]
+    assert w.agent.answer_view.badge.text() == "有效"
+    assert "96069" in w.agent.answer_view.owner.text()
     key(qtbot, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
     assert QApplication.clipboard().text().startswith("供暖期内")
 
     key(qtbot, Qt.Key.Key_Escape)
-    assert QApplication.focusWidget() is w.call_form.text
+    assert QApplication.focusWidget() is w.agent.call_form.text
     key(qtbot, Qt.Key.Key_1, Qt.KeyboardModifier.AltModifier)  # dispatch to suggested department 1
-    assert w.call_form.handling_code == "dispatched"
-    assert w.call_form.department_code == "D-RL"
-    assert w.call_form.due_at is not None
+    assert w.agent.call_form.handling_code == "dispatched"
+    assert w.agent.call_form.department_code == "D-RL"
+    assert w.agent.call_form.due_at is not None
 
-    with qtbot.waitSignal(w.saved, timeout=3000) as saved:  # type: ignore[attr-defined]
+    with qtbot.waitSignal(w.agent.calls.saved, timeout=3000) as saved:  # type: ignore[attr-defined]
         key(qtbot, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
     order = env.kb.work_orders.get(saved.args[0].id)
     assert order.text == "我家暖气不热，屋里才十五度"
@@ -69,15 +69,15 @@ def test_heating_complaint_from_repeat_caller(qtbot: object, window: MainWindow,
     assert order.handling == "dispatched"
     assert order.department_external_id == "D-RL"
     assert order.entry_external_id == "E-HEAT"
-    assert order.due_at is not None and order.due_at == w.call_form.due_at
+    assert order.due_at is not None and order.due_at == w.agent.call_form.due_at
     assert order.phone.endswith(REPEAT_PHONE)
     assert len(env.kb.work_orders.by_phone(REPEAT_PHONE)) == 2
     wait_idle(qtbot, tasks)
-    assert not w.drafts.path.exists()
+    assert not w.agent.calls.drafts.path.exists()
 
     # The form is now a summary of the saved order: Ctrl+S again writes nothing
     # (tests/desktop/test_save_safety.py: typing starts the next call, never on this order).
-    assert "已保存" in w.call_form.saved_note.text()
+    assert "已保存" in w.agent.call_form.saved_note.text()
     key(qtbot, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
     wait_idle(qtbot, tasks)
     assert "已保存" in w.status.currentMessage()
@@ -87,44 +87,44 @@ def test_heating_complaint_from_repeat_caller(qtbot: object, window: MainWindow,
 def test_emergency_alert_appears_within_the_keystroke(qtbot: object, window: MainWindow) -> None:
     w = window
     key(qtbot, Qt.Key.Key_F2)
-    w.call_form.text.setFocus()
-    type_text(w.call_form.text, "楼道里有很大的煤气")
-    assert w.alert_banner.isHidden()
-    type_text(w.call_form.text, "味")  # no waiting: the banner is raised by this very keystroke
-    assert w.alert_banner.isVisible()
-    assert "119" in w.alert_banner.headline.text()
-    assert w.alert_banner.property("level") == "alertDanger"
-    w.call_form.text.clear()
-    assert w.alert_banner.isHidden()
+    w.agent.call_form.text.setFocus()
+    type_text(w.agent.call_form.text, "楼道里有很大的煤气")
+    assert w.agent.alert_banner.isHidden()
+    type_text(w.agent.call_form.text, "味")  # no waiting: the banner is raised by this very keystroke
+    assert w.agent.alert_banner.isVisible()
+    assert "119" in w.agent.alert_banner.headline.text()
+    assert w.agent.alert_banner.property("level") == "alertDanger"
+    w.agent.call_form.text.clear()
+    assert w.agent.alert_banner.isHidden()
 
 
 def test_save_validates_inline(qtbot: object, window: MainWindow, env: Env, tasks: TaskManager) -> None:
     w = window
     key(qtbot, Qt.Key.Key_F2)
-    w.call_form.set_handling("dispatched")
-    w.call_form.text.setFocus()
+    w.agent.call_form.set_handling("dispatched")
+    w.agent.call_form.text.setFocus()
     key(qtbot, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
-    assert w.call_form.errors["text"].isVisible()
-    assert w.call_form.errors["department"].isVisible()
-    assert QApplication.focusWidget() is w.call_form.text
-    type_text(w.call_form.text, "咨询")
-    assert not w.call_form.errors["text"].isVisible()  # the message goes as soon as the field is fixed
+    assert w.agent.call_form.errors["text"].isVisible()
+    assert w.agent.call_form.errors["department"].isVisible()
+    assert QApplication.focusWidget() is w.agent.call_form.text
+    type_text(w.agent.call_form.text, "咨询")
+    assert not w.agent.call_form.errors["text"].isVisible()  # the message goes as soon as the field is fixed
     assert env.kb.stats().work_orders == 1
 
 
 def test_search_by_keyboard(qtbot: object, window: MainWindow) -> None:
     w = window
     key(qtbot, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
-    assert QApplication.focusWidget() is w.search_panel.box
-    type_text(w.search_panel.box, "社保卡丢了")
-    qtbot.waitUntil(lambda: w.search_panel.results.count() > 0, timeout=3000)  # type: ignore[attr-defined]
+    assert QApplication.focusWidget() is w.agent.search_panel.box
+    type_text(w.agent.search_panel.box, "社保卡丢了")
+    qtbot.waitUntil(lambda: w.agent.search_panel.results.count() > 0, timeout=3000)  # type: ignore[attr-defined]
     key(qtbot, Qt.Key.Key_Down)
-    assert QApplication.focusWidget() is w.search_panel.results
+    assert QApplication.focusWidget() is w.agent.search_panel.results
     key(qtbot, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: w.answer_view.entry is not None, timeout=3000)  # type: ignore[attr-defined]
-    assert w.answer_view.entry.external_id == "E-SBK"  # type: ignore[union-attr]
-    assert w.call_form.entry[0] == "E-SBK"
-    assert "【" not in w.answer_view.script.toPlainText()
+    qtbot.waitUntil(lambda: w.agent.answer_view.entry is not None, timeout=3000)  # type: ignore[attr-defined]
+    assert w.agent.answer_view.entry.external_id == "E-SBK"  # type: ignore[union-attr]
+    assert w.agent.call_form.entry[0] == "E-SBK"
+    assert "【" not in w.agent.answer_view.script.toPlainText()
 
 
 def test_feedback_goes_to_the_editors_queue(qtbot: object, window: MainWindow, env: Env, tasks: TaskManager) -> None:
@@ -133,18 +133,18 @@ def test_feedback_goes_to_the_editors_queue(qtbot: object, window: MainWindow, e
     from kb import models as m
 
     w = window
-    w.search_panel.box.setText("暖气费")
-    qtbot.waitUntil(lambda: w.search_panel.results.count() > 0, timeout=3000)  # type: ignore[attr-defined]
-    w.search_panel.results.activate_row(0)
-    qtbot.waitUntil(lambda: w.answer_view.entry is not None, timeout=3000)  # type: ignore[attr-defined]
-    assert w.answer_view.badge.text() == "有效"
-    w.answer_view.note.setText("标准已调整")
-    w.answer_view.feedback_buttons["outdated"].click()
+    w.agent.search_panel.box.setText("暖气费")
+    qtbot.waitUntil(lambda: w.agent.search_panel.results.count() > 0, timeout=3000)  # type: ignore[attr-defined]
+    w.agent.search_panel.results.activate_row(0)
+    qtbot.waitUntil(lambda: w.agent.answer_view.entry is not None, timeout=3000)  # type: ignore[attr-defined]
+    assert w.agent.answer_view.badge.text() == "有效"
+    w.agent.answer_view.note.setText("标准已调整")
+    w.agent.answer_view.feedback_buttons["outdated"].click()
     wait_idle(qtbot, tasks)
     with env.kb.store.session() as s:
         fb = s.scalars(select(m.Feedback)).one()
         assert (fb.kind, fb.note, fb.query, fb.by) == ("outdated", "标准已调整", "暖气费", "测试坐席")
-        assert fb.entry_id == w.answer_view.entry.id  # type: ignore[union-attr]
+        assert fb.entry_id == w.agent.answer_view.entry.id  # type: ignore[union-attr]
 
 
 def test_font_size_keys_are_remembered(qtbot: object, window: MainWindow, env: Env, tasks: TaskManager) -> None:
@@ -152,7 +152,7 @@ def test_font_size_keys_are_remembered(qtbot: object, window: MainWindow, env: E
 
     w = window
     before = w.services.settings.font_size
-    w.call_form.text.setFocus()
+    w.agent.call_form.text.setFocus()
     key(qtbot, Qt.Key.Key_Equal, Qt.KeyboardModifier.ControlModifier)
     key(qtbot, Qt.Key.Key_Equal, Qt.KeyboardModifier.ControlModifier)
     key(qtbot, Qt.Key.Key_Minus, Qt.KeyboardModifier.ControlModifier)
@@ -160,6 +160,6 @@ def test_font_size_keys_are_remembered(qtbot: object, window: MainWindow, env: E
     assert w.services.settings.font_size == before + 1
     assert settings_mod.load(env.paths.config_file).font_size == before + 1
     assert QApplication.font().pointSize() == before + 1
-    w.call_form.text.ensurePolished()
-    assert w.call_form.text.font().pointSize() == before + 1  # every widget follows, not only new ones
+    w.agent.call_form.text.ensurePolished()
+    assert w.agent.call_form.text.font().pointSize() == before + 1  # every widget follows, not only new ones
     w.apply_font_size(before, remember=False)

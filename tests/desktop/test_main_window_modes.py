@@ -59,7 +59,7 @@ def search_logs(env: Env) -> list[tuple[str, str, int, int | None]]:
 # ------------------------------------------------------------------ editor mode
 def test_agents_have_no_editor_mode(qtbot: QtBot, window: MainWindow) -> None:
     assert window.editor is None and window.status.mode.isHidden()
-    window.search_panel.box.setFocus()
+    window.agent.search_panel.box.setFocus()
     key(qtbot, Qt.Key.Key_F9)
     assert window.mode == "agent" and window.modes.currentWidget() is window.agent_page
 
@@ -67,23 +67,23 @@ def test_agents_have_no_editor_mode(qtbot: QtBot, window: MainWindow) -> None:
 def test_f9_switches_to_the_editor_and_back(qtbot: QtBot, editor_window: MainWindow) -> None:
     w = editor_window
     assert w.editor is not None and "F9" in w.status.mode.text()
-    w.search_panel.box.setFocus()
+    w.agent.search_panel.box.setFocus()
     key(qtbot, Qt.Key.Key_F9)
     assert w.mode == "editor" and w.modes.currentWidget() is w.editor
     assert QApplication.focusWidget() is w.editor.entries.filters.search
     assert "编辑模式" in w.status.mode.text()
     key(qtbot, Qt.Key.Key_F2)  # the call's keys are off in the editor
-    assert not w.call_active
+    assert not w.agent.calls.call_active
     key(qtbot, Qt.Key.Key_F9)
     assert w.mode == "agent" and w.modes.currentWidget() is w.agent_page
     key(qtbot, Qt.Key.Key_F2)
-    assert w.call_active
+    assert w.agent.calls.call_active
 
 
 def test_no_switch_during_an_unsaved_call(qtbot: QtBot, editor_window: MainWindow) -> None:
     w = editor_window
-    w.new_call()
-    type_text(w.call_form.text, "咨询社保卡")
+    w.agent.calls.new_call()
+    type_text(w.agent.call_form.text, "咨询社保卡")
     key(qtbot, Qt.Key.Key_F9)
     assert w.mode == "agent" and "保存工单" in w.status.currentMessage()
 
@@ -102,11 +102,11 @@ def test_entry_saved_in_the_editor_is_found_by_the_agent_search(qtbot: QtBot, ed
     editor.form.request_save()
     saved_at = time.monotonic()
     w.set_mode("agent")
-    w.search_panel.focus_search()
-    type_text(w.search_panel.box, "蓝鲸报修")
-    qtbot.waitUntil(lambda: w.search_panel.results.count() > 0, timeout=3000)
+    w.agent.search_panel.focus_search()
+    type_text(w.agent.search_panel.box, "蓝鲸报修")
+    qtbot.waitUntil(lambda: w.agent.search_panel.results.count() > 0, timeout=3000)
     assert time.monotonic() - saved_at < 1.0
-    assert w.search_panel.results.hits()[0].external_id == "E-HEAT"
+    assert w.agent.search_panel.results.hits()[0].external_id == "E-HEAT"
     wait_idle(qtbot, tasks)
     assert "索引已同步" in w.status.index.text() and w.status.index.text() == before
 
@@ -137,22 +137,22 @@ def test_suggest_session_records_once_per_call() -> None:
 def test_typing_a_search_logs_the_final_query_not_each_keystroke(qtbot: QtBot, window: MainWindow, env: Env,
                                                                 tasks: TaskManager) -> None:
     w = window
-    w.search_panel.focus_search()
+    w.agent.search_panel.focus_search()
     for ch in "社保卡丢了":
-        type_text(w.search_panel.box, ch)
+        type_text(w.agent.search_panel.box, ch)
         qtbot.wait(220)  # slower than the debounce: every prefix gets its own results
-    qtbot.waitUntil(lambda: w.search_panel.results.count() > 0, timeout=3000)
+    qtbot.waitUntil(lambda: w.agent.search_panel.results.count() > 0, timeout=3000)
     wait_idle(qtbot, tasks)
     assert search_logs(env) == []  # nothing yet: the list is still on screen
     key(qtbot, Qt.Key.Key_Down)
     key(qtbot, Qt.Key.Key_Return)
     wait_idle(qtbot, tasks)
     sbk = env.kb.entries.get("E-SBK").id
-    assert search_logs(env) == [("search", "社保卡丢了", w.search_panel.results.count(), sbk)]
+    assert search_logs(env) == [("search", "社保卡丢了", w.agent.search_panel.results.count(), sbk)]
 
-    w.search_panel.box.setText("共享单车乱停")  # a query nobody wrote an answer for
-    qtbot.waitUntil(lambda: "没有找到" in w.search_panel.status.text(), timeout=3000)
-    w.search_panel.box.clear()  # left without opening anything
+    w.agent.search_panel.box.setText("共享单车乱停")  # a query nobody wrote an answer for
+    qtbot.waitUntil(lambda: "没有找到" in w.agent.search_panel.status.text(), timeout=3000)
+    w.agent.search_panel.box.clear()  # left without opening anything
     wait_idle(qtbot, tasks)
     assert search_logs(env)[-1] == ("search", "共享单车乱停", 0, None)
     assert len(search_logs(env)) == 2
@@ -161,18 +161,18 @@ def test_typing_a_search_logs_the_final_query_not_each_keystroke(qtbot: QtBot, w
 def test_a_saved_call_logs_its_suggestions_once(qtbot: QtBot, window: MainWindow, env: Env,
                                                tasks: TaskManager) -> None:
     w = window
-    w.new_call()
-    w.call_form.text.setFocus()
-    type_text(w.call_form.text, "我家暖气不热")
-    qtbot.waitUntil(lambda: w.suggestions.answers.count() > 0, timeout=3000)
-    type_text(w.call_form.text, "，屋里才十五度")
-    qtbot.waitUntil(lambda: w.suggest_session.text.endswith("十五度"), timeout=3000)
-    w.call_form.set_handling("answered")
-    with qtbot.waitSignal(w.saved, timeout=3000):
-        w.save()
+    w.agent.calls.new_call()
+    w.agent.call_form.text.setFocus()
+    type_text(w.agent.call_form.text, "我家暖气不热")
+    qtbot.waitUntil(lambda: w.agent.suggestions.answers.count() > 0, timeout=3000)
+    type_text(w.agent.call_form.text, "，屋里才十五度")
+    qtbot.waitUntil(lambda: w.agent.suggest_session.text.endswith("十五度"), timeout=3000)
+    w.agent.call_form.set_handling("answered")
+    with qtbot.waitSignal(w.agent.calls.saved, timeout=3000):
+        w.agent.calls.save()
     wait_idle(qtbot, tasks)
     logs = search_logs(env)
-    assert logs == [("suggest", "我家暖气不热，屋里才十五度", w.suggestions.answers.count(), None)]
+    assert logs == [("suggest", "我家暖气不热，屋里才十五度", w.agent.suggestions.answers.count(), None)]
 
 
 # ------------------------------------------------------------------- briefing
@@ -186,7 +186,7 @@ def test_briefing_shows_bulletins_and_updates_when_idle(qtbot: QtBot, env: Env, 
                       "ends_at": now - timedelta(days=1)}):
         env.kb.directory.save_bulletin(bulletin, actor=editor("编辑甲"))
     first = make_window(qtbot, env, tasks)
-    assert first.briefing.updates.count() == 0  # a first start: every seeded entry is "new" to this user
+    assert first.agent.briefing.updates.count() == 0  # a first start: every seeded entry is "new" to this user
     first.close()  # ends the shift on this seat
     wait_idle(qtbot, tasks)
     # The edits come after the shift end (stored to the second): the base's clock says so, nobody waits.
@@ -201,43 +201,43 @@ def test_briefing_shows_bulletins_and_updates_when_idle(qtbot: QtBot, env: Env, 
     env.kb.entries.transition(new.id, "published", actor=editor("审核乙"))
 
     w = make_window(qtbot, env, tasks)
-    assert w.answer_stack.currentWidget() is w.briefing
-    titles = w.briefing.bulletin_titles()
+    assert w.agent.answer_stack.currentWidget() is w.agent.briefing
+    titles = w.agent.briefing.bulletin_titles()
     assert len(titles) == 2 and titles[0].startswith("【置顶】供暖季已开始")
-    assert w.briefing.updates.count() == 2
-    labels = [w.briefing.updates.item(i).data(Qt.ItemDataRole.AccessibleTextRole) for i in range(2)]
+    assert w.agent.briefing.updates.count() == 2
+    labels = [w.agent.briefing.updates.item(i).data(Qt.ItemDataRole.AccessibleTextRole) for i in range(2)]
     # Read as shown: the label, the title, when and by whom.
     assert [label.split("。")[0] for label in labels] == ["[新增] 居住证怎么办理", "[更新] 家里暖气不热怎么办"]
     assert "审核乙" in labels[0] and "改了口径" in labels[1]
-    assert "上次下班" in w.briefing.updates_label.text()
-    w.briefing.updates.setFocus()
-    w.briefing.updates.setCurrentRow(0)
+    assert "上次下班" in w.agent.briefing.updates_label.text()
+    w.agent.briefing.updates.setFocus()
+    w.agent.briefing.updates.setCurrentRow(0)
     key(qtbot, Qt.Key.Key_Return)  # read an updated answer between calls
-    qtbot.waitUntil(lambda: w.answer_view.entry is not None, timeout=3000)
-    assert w.answer_stack.currentWidget() is w.answer_view
+    qtbot.waitUntil(lambda: w.agent.answer_view.entry is not None, timeout=3000)
+    assert w.agent.answer_stack.currentWidget() is w.agent.answer_view
     key(qtbot, Qt.Key.Key_Escape)
-    assert w.answer_stack.currentWidget() is w.briefing
+    assert w.agent.answer_stack.currentWidget() is w.agent.briefing
     key(qtbot, Qt.Key.Key_F2)
-    assert w.answer_stack.currentWidget() is w.answer_view  # the greeting, not the bulletins
+    assert w.agent.answer_stack.currentWidget() is w.agent.answer_view  # the greeting, not the bulletins
     w.close()
     wait_idle(qtbot, tasks)
 
 
 def test_briefing_is_not_shown_during_an_alert(qtbot: QtBot, window: MainWindow) -> None:
     w = window
-    assert w.answer_stack.currentWidget() is w.briefing
-    w.call_form.text.setFocus()
-    type_text(w.call_form.text, "家里着火了")  # typing without F2 takes the call
-    assert w.alert_banner.isVisible() and w.answer_stack.currentWidget() is w.answer_view
+    assert w.agent.answer_stack.currentWidget() is w.agent.briefing
+    w.agent.call_form.text.setFocus()
+    type_text(w.agent.call_form.text, "家里着火了")  # typing without F2 takes the call
+    assert w.agent.alert_banner.isVisible() and w.agent.answer_stack.currentWidget() is w.agent.answer_view
 
 
 # --------------------------------------------------------------- window state
 def test_geometry_and_splitters_are_remembered(qtbot: QtBot, env: Env, tasks: TaskManager) -> None:
     w = make_window(qtbot, env, tasks)
     w.resize(800, 650)  # the offscreen screen is 800 wide: the window's minimum width is wider than that
-    w.splitter.setSizes([420, 300, 320])
+    w.agent.splitter.setSizes([420, 300, 320])
     qtbot.wait(10)
-    size, sizes = (w.width(), w.height()), w.splitter.sizes()
+    size, sizes = (w.width(), w.height()), w.agent.splitter.sizes()
     assert size[1] == 650
     w.close()
     wait_idle(qtbot, tasks)
@@ -251,7 +251,7 @@ def test_geometry_and_splitters_are_remembered(qtbot: QtBot, env: Env, tasks: Ta
     again.show()
     qtbot.waitExposed(again)
     assert (again.width(), again.height()) == size
-    assert again.splitter.sizes() == sizes
+    assert again.agent.splitter.sizes() == sizes
     again.close()
     wait_idle(qtbot, tasks)
 
@@ -289,7 +289,7 @@ def test_settings_are_saved_and_applied(qtbot: QtBot, window: MainWindow, env: E
 
     monkeypatch.setattr(settings_dialog.SettingsDialog, "exec", fake_exec)
     w = window
-    w.search_panel.box.setFocus()
+    w.agent.search_panel.box.setFocus()
     key(qtbot, Qt.Key.Key_F10)
     wait_idle(qtbot, tasks)
     saved = settings_mod.load(env.paths.config_file)

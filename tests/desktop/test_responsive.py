@@ -62,11 +62,11 @@ def test_typing_stays_responsive_while_a_slow_search_runs(qtbot: object, env: En
     w.show()
     wait_idle(qtbot, tasks)
     shown: list[Suggestion] = []
-    w.suggestion_shown.connect(shown.append)
+    w.agent.suggest.suggestion_shown.connect(shown.append)
 
     # A slow search is in flight...
-    w.search_panel.box.setText("暖气")
-    w._run_search()
+    w.agent.search_panel.box.setText("暖气")
+    w.agent.run_search()
     # ...while the agent keeps typing, one character every 25 ms, inside the event loop.
     text = "我家暖气不热屋里很冷老人孩子都冻感冒了"
     stamps: list[float] = []
@@ -79,10 +79,10 @@ def test_typing_stays_responsive_while_a_slow_search_runs(qtbot: object, env: En
         if len(typed) < len(text):
             ch = text[len(typed)]
             typed.append(ch)
-            type_text(w.call_form.text, ch)
+            type_text(w.agent.call_form.text, ch)
             # The description is long enough to trigger suggestions between keystrokes too.
             if len(typed) in (6, 12):
-                w._run_suggest()
+                w.agent.suggest.run_suggest()
 
     typist = QTimer()
     typist.setInterval(25)
@@ -93,8 +93,8 @@ def test_typing_stays_responsive_while_a_slow_search_runs(qtbot: object, env: En
     typist.stop()
     # The suggestions started while typing (and the one after the last keystroke) are submitted
     # while the earlier ones still hold their workers: nothing is shown yet.
-    qtbot.waitUntil(lambda: not w._suggest_timer.isActive(), timeout=5000)  # type: ignore[attr-defined]
-    assert not shown and w.search_panel.results.count() == 0
+    qtbot.waitUntil(lambda: not w.agent.suggest.suggest_timer.isActive(), timeout=5000)  # type: ignore[attr-defined]
+    assert not shown and w.agent.search_panel.results.count() == 0
     heartbeat.stop()
     gaps = [b - a for a, b in itertools.pairwise(stamps)]
     assert max(gaps) < 0.050, f"event loop stalled {max(gaps) * 1000:.0f} ms"
@@ -102,11 +102,11 @@ def test_typing_stays_responsive_while_a_slow_search_runs(qtbot: object, env: En
     slow.release.set()  # the search and the suggestions finish
     qtbot.waitUntil(lambda: bool(shown), timeout=5000)  # type: ignore[attr-defined]
     wait_idle(qtbot, tasks)
-    assert w.call_form.text.toPlainText() == text  # no keystroke lost
+    assert w.agent.call_form.text.toPlainText() == text  # no keystroke lost
     assert slow.calls == [text[:6], text[:12], text]  # every suggestion ran...
     assert len(shown) == 1  # ...and only the newest one was shown (stale results dropped)
-    assert w.suggestions.answers.hits()[0].external_id == "E-HEAT"
-    assert w.search_panel.results.count() > 0
+    assert w.agent.suggestions.answers.hits()[0].external_id == "E-HEAT"
+    assert w.agent.search_panel.results.count() > 0
     assert "MainThread" not in slow.threads
 
 
@@ -122,19 +122,19 @@ def test_window_is_usable_before_the_engine_is_ready(qtbot: object, env: Env, ta
     w.show()
     w.start_engine(open_engine)
     assert w.engine is None
-    qtbot.waitUntil(lambda: w._alerts_fn is not None, timeout=2000)  # type: ignore[attr-defined]
-    w.new_call()
-    type_text(w.call_form.text, "家里着火了")
-    assert w.alert_banner.isVisible()  # alerts work before jieba: they need neither it nor the index
-    w.search_panel.box.setText("社保卡")
-    assert "正在加载" in w.search_panel.status.text()
-    assert w._suggest_timer.isActive()  # the suggestion comes after a pause in typing...
-    qtbot.waitUntil(lambda: not w._suggest_timer.isActive(), timeout=2000)  # type: ignore[attr-defined]
-    assert "正在加载知识库" in w.suggestions.state.text()  # ...and says it waits for the engine
+    qtbot.waitUntil(lambda: w.agent.suggest.alerts_fn is not None, timeout=2000)  # type: ignore[attr-defined]
+    w.agent.calls.new_call()
+    type_text(w.agent.call_form.text, "家里着火了")
+    assert w.agent.alert_banner.isVisible()  # alerts work before jieba: they need neither it nor the index
+    w.agent.search_panel.box.setText("社保卡")
+    assert "正在加载" in w.agent.search_panel.status.text()
+    assert w.agent.suggest.suggest_timer.isActive()  # the suggestion comes after a pause in typing...
+    qtbot.waitUntil(lambda: not w.agent.suggest.suggest_timer.isActive(), timeout=2000)  # type: ignore[attr-defined]
+    assert "正在加载知识库" in w.agent.suggestions.state.text()  # ...and says it waits for the engine
     assert w.engine is None
 
     gate.set()
     qtbot.waitUntil(lambda: w.engine is not None, timeout=5000)  # type: ignore[attr-defined]
-    qtbot.waitUntil(lambda: w.search_panel.results.count() > 0, timeout=5000)  # type: ignore[attr-defined]
-    assert w.search_panel.results.hits()[0].external_id == "E-SBK"
+    qtbot.waitUntil(lambda: w.agent.search_panel.results.count() > 0, timeout=5000)  # type: ignore[attr-defined]
+    assert w.agent.search_panel.results.hits()[0].external_id == "E-SBK"
     wait_idle(qtbot, tasks)

@@ -21,7 +21,7 @@ from PySide6.QtGui import QInputMethodEvent
 from PySide6.QtWidgets import QApplication
 from sqlalchemy.exc import DataError
 
-from desktop.drafts import CallDraft, Outbox
+from desktop.drafts import Call, Outbox
 from desktop.main_window import MainWindow
 from desktop.tasks import TaskManager
 from kb.dto import WorkOrderDraft
@@ -49,11 +49,11 @@ def raising(exc: BaseException) -> SaveFn:
 
 
 def start_call(w: MainWindow, text: str, phone: str = "") -> None:
-    w.new_call()
+    w.agent.calls.new_call()
     if phone:
-        w.caller_bar.phone.setText(phone)
-    w.call_form.text.setFocus()
-    type_text(w.call_form.text, text)
+        w.agent.caller_bar.phone.setText(phone)
+    w.agent.call_form.text.setFocus()
+    type_text(w.agent.call_form.text, text)
 
 
 @pytest.fixture
@@ -69,15 +69,15 @@ def test_typing_after_a_save_starts_a_new_call(qtbot: object, window: MainWindow
                                                tasks: TaskManager) -> None:
     w = window
     start_call(w, "小区停水一整天了", phone="13912345678")
-    with qtbot.waitSignal(w.saved, timeout=3000) as saved:  # type: ignore[attr-defined]
-        w.save()
+    with qtbot.waitSignal(w.agent.calls.saved, timeout=3000) as saved:  # type: ignore[attr-defined]
+        w.agent.calls.save()
     first = saved.args[0].id
     wait_idle(qtbot, tasks)
 
     # The next caller's matter, typed where the focus still is, without F2 first.
-    type_text(w.call_form.text, "路灯坏了")
-    with qtbot.waitSignal(w.saved, timeout=3000) as second:  # type: ignore[attr-defined]
-        w.save()
+    type_text(w.agent.call_form.text, "路灯坏了")
+    with qtbot.waitSignal(w.agent.calls.saved, timeout=3000) as second:  # type: ignore[attr-defined]
+        w.agent.calls.save()
     wait_idle(qtbot, tasks)
     order = env.kb.work_orders.get(first)
     assert order.text == "小区停水一整天了" and order.phone.endswith("13912345678")
@@ -91,15 +91,15 @@ def test_typing_a_number_after_a_save_starts_the_next_call_with_it(qtbot: object
                                                                    env: Env, tasks: TaskManager) -> None:
     w = window
     start_call(w, "咨询社保卡补办", phone="13912345678")
-    with qtbot.waitSignal(w.saved, timeout=3000) as saved:  # type: ignore[attr-defined]
-        w.save()
+    with qtbot.waitSignal(w.agent.calls.saved, timeout=3000) as saved:  # type: ignore[attr-defined]
+        w.agent.calls.save()
     wait_idle(qtbot, tasks)
-    w.caller_bar.phone.setFocus()
-    w.caller_bar.phone.end(False)
-    type_text(w.caller_bar.phone, "139")
-    assert w.caller_bar.phone.text() == "139"
-    assert w.call_form.text.toPlainText() == ""
-    assert w.draft.id != saved.args[0].id
+    w.agent.caller_bar.phone.setFocus()
+    w.agent.caller_bar.phone.end(False)
+    type_text(w.agent.caller_bar.phone, "139")
+    assert w.agent.caller_bar.phone.text() == "139"
+    assert w.agent.call_form.text.toPlainText() == ""
+    assert w.agent.calls.draft.id != saved.args[0].id
 
 
 def test_chinese_input_after_a_save_starts_a_new_call(qtbot: object, window: MainWindow, env: Env,
@@ -107,30 +107,31 @@ def test_chinese_input_after_a_save_starts_a_new_call(qtbot: object, window: Mai
     """An input method's composition (pinyin) is the first thing the field sees of the next caller."""
     w = window
     start_call(w, "小区停水一整天了", phone="13912345678")
-    with qtbot.waitSignal(w.saved, timeout=3000) as saved:  # type: ignore[attr-defined]
-        w.save()
+    with qtbot.waitSignal(w.agent.calls.saved, timeout=3000) as saved:  # type: ignore[attr-defined]
+        w.agent.calls.save()
     wait_idle(qtbot, tasks)
     preedit = QInputMethodEvent("lu", [])
-    QApplication.sendEvent(w.call_form.text, preedit)
+    QApplication.sendEvent(w.agent.call_form.text, preedit)
     commit = QInputMethodEvent()
     commit.setCommitString("路灯")
-    QApplication.sendEvent(w.call_form.text, commit)
-    assert w.call_form.text.toPlainText() == "路灯"
-    assert w.draft.id != saved.args[0].id and w.call_active and w.caller_bar.phone.text() == ""
+    QApplication.sendEvent(w.agent.call_form.text, commit)
+    assert w.agent.call_form.text.toPlainText() == "路灯"
+    calls = w.agent.calls
+    assert calls.draft.id != saved.args[0].id and calls.call_active and w.agent.caller_bar.phone.text() == ""
 
 
 def test_keys_that_would_change_the_saved_text_do_nothing(qtbot: object, window: MainWindow, env: Env,
                                                           tasks: TaskManager) -> None:
     w = window
     start_call(w, "小区停水一整天了")
-    with qtbot.waitSignal(w.saved, timeout=3000) as saved:  # type: ignore[attr-defined]
-        w.save()
+    with qtbot.waitSignal(w.agent.calls.saved, timeout=3000) as saved:  # type: ignore[attr-defined]
+        w.agent.calls.save()
     wait_idle(qtbot, tasks)
-    w.call_form.text.setFocus()
-    qtbot.keyClick(w.call_form.text, Qt.Key.Key_Backspace)  # type: ignore[attr-defined]
-    qtbot.keyClick(w.call_form.text, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # type: ignore[attr-defined]
-    assert w.call_form.text.toPlainText() == "小区停水一整天了"
-    assert w.draft.saved and w.draft.id == saved.args[0].id and not w.call_active
+    w.agent.call_form.text.setFocus()
+    qtbot.keyClick(w.agent.call_form.text, Qt.Key.Key_Backspace)  # type: ignore[attr-defined]
+    qtbot.keyClick(w.agent.call_form.text, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # type: ignore[attr-defined]
+    assert w.agent.call_form.text.toPlainText() == "小区停水一整天了"
+    assert w.agent.calls.draft.saved and w.agent.calls.draft.id == saved.args[0].id and not w.agent.calls.call_active
     assert "不能再修改" in w.status.currentMessage()
 
 
@@ -138,13 +139,13 @@ def test_a_saved_order_is_not_changed_by_saving_or_editing_again(qtbot: object, 
                                                                  tasks: TaskManager, monkeypatch: object) -> None:
     w = window
     start_call(w, "小区停水一整天了", phone="13912345678")
-    with qtbot.waitSignal(w.saved, timeout=3000) as saved:  # type: ignore[attr-defined]
-        w.save()
+    with qtbot.waitSignal(w.agent.calls.saved, timeout=3000) as saved:  # type: ignore[attr-defined]
+        w.agent.calls.save()
     first = saved.args[0].id
     wait_idle(qtbot, tasks)
-    assert w.call_form.saved_note.isVisible()  # the saved form is a summary
-    assert first[:8] in w.call_form.saved_note.text() and "已保存" in w.call_form.saved_note.text()
-    assert not w.call_form.handling.isEnabled() and not w.call_form.department.isEnabled()
+    assert w.agent.call_form.saved_note.isVisible()  # the saved form is a summary
+    assert first[:8] in w.agent.call_form.saved_note.text() and "已保存" in w.agent.call_form.saved_note.text()
+    assert not w.agent.call_form.handling.isEnabled() and not w.agent.call_form.department.isEnabled()
     calls: list[object] = []
     real_save = env.kb.work_orders.save
 
@@ -153,17 +154,17 @@ def test_a_saved_order_is_not_changed_by_saving_or_editing_again(qtbot: object, 
         return real_save(*a, **k)  # type: ignore[arg-type]
 
     monkeypatch.setattr(env.kb.work_orders, "save", counting)  # type: ignore[attr-defined]
-    w.save()  # Ctrl+S again: nothing to write
+    w.agent.calls.save()  # Ctrl+S again: nothing to write
     wait_idle(qtbot, tasks)
     assert calls == [] and "已保存" in w.status.currentMessage()
 
     # An edit that reaches the form by another way (here: programmatic) never lands on the saved order.
-    w.call_form.text.insertPlainText("，还有物业不接电话")
-    assert w.draft.id != first and not w.draft.saved
+    w.agent.call_form.text.insertPlainText("，还有物业不接电话")
+    assert w.agent.calls.draft.id != first and not w.agent.calls.draft.saved
     assert "新工单" in w.status.currentMessage()
-    assert w.call_form.saved_note.isHidden() and w.call_form.handling.isEnabled()
-    with qtbot.waitSignal(w.saved, timeout=3000):  # type: ignore[attr-defined]
-        w.save()
+    assert w.agent.call_form.saved_note.isHidden() and w.agent.call_form.handling.isEnabled()
+    with qtbot.waitSignal(w.agent.calls.saved, timeout=3000):  # type: ignore[attr-defined]
+        w.agent.calls.save()
     wait_idle(qtbot, tasks)
     assert env.kb.work_orders.get(first).text == "小区停水一整天了"
 
@@ -180,13 +181,13 @@ def test_saving_while_an_earlier_save_runs_keeps_the_later_edits(qtbot: object, 
 
     monkeypatch.setattr(env.kb.work_orders, "save", slow)  # type: ignore[attr-defined]
     start_call(w, "噪音扰民")
-    w.save()
-    type_text(w.call_form.text, "，每晚十点以后")  # the caller adds something while the save runs
+    w.agent.calls.save()
+    type_text(w.agent.call_form.text, "，每晚十点以后")  # the caller adds something while the save runs
     release.set()
     wait_idle(qtbot, tasks)
-    assert env.kb.work_orders.get(w.draft.id).text == "噪音扰民"
-    assert not w.draft.saved and w.call_form.saved_note.isHidden()  # the addition is not saved yet
-    assert w.call_form.text.toPlainText() == "噪音扰民，每晚十点以后"
+    assert env.kb.work_orders.get(w.agent.calls.draft.id).text == "噪音扰民"
+    assert not w.agent.calls.draft.saved and w.agent.call_form.saved_note.isHidden()  # the addition is not saved yet
+    assert w.agent.call_form.text.toPlainText() == "噪音扰民，每晚十点以后"
     assert "尚未保存" in w.status.currentMessage()
 
 
@@ -195,21 +196,21 @@ def test_a_save_refused_for_its_content_is_shown_at_the_field_and_not_queued(
         qtbot: object, window: MainWindow, env: Env, tasks: TaskManager, monkeypatch: object) -> None:
     w = window
     start_call(w, "井盖丢了")
-    w.call_form.address.setText("朝阳区某小区")
+    w.agent.call_form.address.setText("朝阳区某小区")
     monkeypatch.setattr(env.kb.work_orders, "save",  # type: ignore[attr-defined]
                         raising(ValidationError("address: 地址不能超过 300 字")))
-    w.save()
+    w.agent.calls.save()
     wait_idle(qtbot, tasks)
-    assert w.call_form.errors["address"].isVisible()
-    assert "300" in w.call_form.errors["address"].text()
-    assert QApplication.focusWidget() is w.call_form.address
+    assert w.agent.call_form.errors["address"].isVisible()
+    assert "300" in w.agent.call_form.errors["address"].text()
+    assert QApplication.focusWidget() is w.agent.call_form.address
     assert len(Outbox(env.paths.drafts_dir)) == 0 and w.status.outbox.isHidden()
     assert w.status.currentMessage().startswith("未保存")
-    assert w.call_active and not w.draft.saved
+    assert w.agent.calls.call_active and not w.agent.calls.draft.saved
 
     # The database's own refusal (PostgreSQL's DataError) is bad input too, not "database away".
     monkeypatch.setattr(env.kb.work_orders, "save", refused_like_postgresql(env.kb))  # type: ignore[attr-defined]
-    w.save()
+    w.agent.calls.save()
     wait_idle(qtbot, tasks)
     assert len(Outbox(env.paths.drafts_dir)) == 0
     assert w.status.currentMessage().startswith("未保存") and "重试" not in w.status.currentMessage()
@@ -219,56 +220,56 @@ def test_an_outbox_item_refused_for_its_content_comes_back_to_the_agent(
         qtbot: object, window: MainWindow, env: Env, tasks: TaskManager, monkeypatch: object) -> None:
     w = window
     start_call(w, "井盖丢了，晚上很危险", phone="13912345678")
-    draft_id = w.draft.id
+    draft_id = w.agent.calls.draft.id
     real_save = env.kb.work_orders.save
     monkeypatch.setattr(env.kb.work_orders, "save",  # type: ignore[attr-defined]
                         raising(StorageError("connection refused")))
-    w.save()
+    w.agent.calls.save()
     wait_idle(qtbot, tasks)
     outbox = Outbox(env.paths.drafts_dir)
     assert len(outbox) == 1 and "暂存" in w.status.currentMessage()
-    w.new_call()  # once is enough: the order is kept in the outbox
-    assert w.draft.id != draft_id and w.call_form.text.toPlainText() == ""
+    w.agent.calls.new_call()  # once is enough: the order is kept in the outbox
+    assert w.agent.calls.draft.id != draft_id and w.agent.call_form.text.toPlainText() == ""
 
     monkeypatch.setattr(env.kb.work_orders, "save", refused_like_postgresql(env.kb))  # type: ignore[attr-defined]
-    w.retry_outbox()
+    w.agent.calls.retry_outbox()
     wait_idle(qtbot, tasks)
     assert len(outbox) == 0 and w.status.outbox.isHidden()  # not retried forever
     assert [r.draft.id for r in outbox.refused()] == [draft_id]  # nor dropped: kept on disk
-    assert w.restore_bar.isVisible() and "未能保存" in w.restore_bar.message.text()
+    assert w.agent.restore_bar.isVisible() and "未能保存" in w.agent.restore_bar.message.text()
     assert "退回" in w.status.currentMessage()
-    assert w.call_form.text.toPlainText() == ""  # the call on screen is not taken over
+    assert w.agent.call_form.text.toPlainText() == ""  # the call on screen is not taken over
 
     # It survives a restart of the program.
     second = MainWindow(env.services(tasks))
     qtbot.addWidget(second)  # type: ignore[attr-defined]
-    assert second.restore_bar.draft is not None and second.restore_bar.draft.id == draft_id
+    assert second.agent.restore_bar.draft is not None and second.agent.restore_bar.draft.id == draft_id
     second.close()
     wait_idle(qtbot, tasks)
 
-    w.restore_draft()
-    assert w.draft.id == draft_id and w.call_form.text.toPlainText() == "井盖丢了，晚上很危险"
-    assert w.caller_bar.phone.text() == "13912345678" and w.call_active
+    w.agent.calls.restore_draft()
+    assert w.agent.calls.draft.id == draft_id and w.agent.call_form.text.toPlainText() == "井盖丢了，晚上很危险"
+    assert w.agent.caller_bar.phone.text() == "13912345678" and w.agent.calls.call_active
     assert "value too long" in w.status.currentMessage()
     wait_idle(qtbot, tasks)
     assert outbox.refused() == []
-    assert json.loads(w.drafts.path.read_text(encoding="utf-8"))["id"] == draft_id  # now the current draft
+    assert json.loads(w.agent.calls.drafts.path.read_text(encoding="utf-8"))["id"] == draft_id  # now the current draft
 
     monkeypatch.setattr(env.kb.work_orders, "save", real_save)  # type: ignore[attr-defined]
-    with qtbot.waitSignal(w.saved, timeout=3000):  # type: ignore[attr-defined]
-        w.save()
+    with qtbot.waitSignal(w.agent.calls.saved, timeout=3000):  # type: ignore[attr-defined]
+        w.agent.calls.save()
     assert env.kb.work_orders.get(draft_id).text == "井盖丢了，晚上很危险"
 
 
 def test_a_refused_order_shows_its_field_when_restored(qtbot: object, env: Env, tasks: TaskManager) -> None:
-    Outbox(env.paths.drafts_dir).refuse(CallDraft(text="路面塌陷", address="很长的地址"),
+    Outbox(env.paths.drafts_dir).refuse(Call(text="路面塌陷", address="很长的地址"),
                                         "地址不能超过 300 字", field="address")
     w = MainWindow(env.services(tasks))
     qtbot.addWidget(w)  # type: ignore[attr-defined]
     w.show()
-    assert w.restore_bar.isVisible() and "地址" in w.restore_bar.message.text()
-    w.restore_draft()
-    assert w.call_form.errors["address"].isVisible() and "300" in w.call_form.errors["address"].text()
+    assert w.agent.restore_bar.isVisible() and "地址" in w.agent.restore_bar.message.text()
+    w.agent.calls.restore_draft()
+    assert w.agent.call_form.errors["address"].isVisible() and "300" in w.agent.call_form.errors["address"].text()
     wait_idle(qtbot, tasks)
 
 
@@ -276,12 +277,12 @@ def test_restoring_never_overwrites_the_call_being_typed(qtbot: object, window: 
                                                          tasks: TaskManager) -> None:
     w = window
     start_call(w, "正在说的事")
-    Outbox(env.paths.drafts_dir).refuse(CallDraft(text="退回的工单"), "数据库拒绝了内容")
-    w.offer_refused()
-    assert w.restore_bar.isVisible()
-    w.restore_draft()
-    assert w.call_form.text.toPlainText() == "正在说的事"
-    assert w.restore_bar.isVisible() and "当前来电" in w.status.currentMessage()
+    Outbox(env.paths.drafts_dir).refuse(Call(text="退回的工单"), "数据库拒绝了内容")
+    w.agent.calls.offer_refused()
+    assert w.agent.restore_bar.isVisible()
+    w.agent.calls.restore_draft()
+    assert w.agent.call_form.text.toPlainText() == "正在说的事"
+    assert w.agent.restore_bar.isVisible() and "当前来电" in w.status.currentMessage()
 
 
 # ------------------------------------------------------------------ hanging saves
@@ -296,24 +297,24 @@ def test_a_hanging_save_blocks_neither_the_draft_nor_the_next_call(
 
     monkeypatch.setattr(env.kb.work_orders, "save", hanging)  # type: ignore[attr-defined]
     start_call(w, "第一通：楼上漏水")
-    first = w.draft.id
-    w.save()
+    first = w.agent.calls.draft.id
+    w.agent.calls.save()
     QApplication.processEvents()
     outbox = Outbox(env.paths.drafts_dir)
     assert [d.id for d in outbox.items()] == [first]  # on disk before the database answers
 
-    w.retry_outbox()  # the periodic retry does not queue a second save of the same order
-    w.new_call()  # once: the first call is being saved
-    assert w.draft.id != first and w.call_active
-    type_text(w.call_form.text, "第二通：噪音")
-    w.autosave()
-    qtbot.waitUntil(lambda: w.drafts.path.exists()  # type: ignore[attr-defined]
-                    and "第二通" in w.drafts.path.read_text(encoding="utf-8"), timeout=2000)
+    w.agent.calls.retry_outbox()  # the periodic retry does not queue a second save of the same order
+    w.agent.calls.new_call()  # once: the first call is being saved
+    assert w.agent.calls.draft.id != first and w.agent.calls.call_active
+    type_text(w.agent.call_form.text, "第二通：噪音")
+    w.agent.calls.autosave()
+    qtbot.waitUntil(lambda: w.agent.calls.drafts.path.exists()  # type: ignore[attr-defined]
+                    and "第二通" in w.agent.calls.drafts.path.read_text(encoding="utf-8"), timeout=2000)
 
     release.set()
     wait_idle(qtbot, tasks)
     assert [d.text for d in outbox.items()] == ["第一通：楼上漏水"]
-    assert w.call_form.text.toPlainText() == "第二通：噪音"
+    assert w.agent.call_form.text.toPlainText() == "第二通：噪音"
     assert "暂存" in w.status.currentMessage()
 
 
@@ -328,16 +329,17 @@ def test_a_refusal_arriving_after_the_agent_moved_on_comes_back(
 
     monkeypatch.setattr(env.kb.work_orders, "save", hanging)  # type: ignore[attr-defined]
     start_call(w, "第一通：楼上漏水")
-    first = w.draft.id
-    w.save()
-    w.new_call()
-    type_text(w.call_form.text, "第二通")
+    first = w.agent.calls.draft.id
+    w.agent.calls.save()
+    w.agent.calls.new_call()
+    type_text(w.agent.call_form.text, "第二通")
     release.set()
     wait_idle(qtbot, tasks)
     outbox = Outbox(env.paths.drafts_dir)
     assert len(outbox) == 0 and [r.draft.id for r in outbox.refused()] == [first]
-    assert w.restore_bar.isVisible() and w.restore_bar.draft is not None and w.restore_bar.draft.id == first
-    assert w.call_form.text.toPlainText() == "第二通" and not w.call_form.errors["address"].isVisible()
+    bar = w.agent.restore_bar
+    assert bar.isVisible() and bar.draft is not None and bar.draft.id == first
+    assert w.agent.call_form.text.toPlainText() == "第二通" and not w.agent.call_form.errors["address"].isVisible()
 
 
 # ------------------------------------------------------------- the service, for real

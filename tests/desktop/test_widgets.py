@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from desktop.drafts import CallDraft
+from desktop.drafts import Call
 from desktop.style import stylesheet
 from desktop.widgets.alert_banner import AlertBanner
 from desktop.widgets.answer_view import AnswerView
@@ -63,14 +63,14 @@ def test_call_form_validates_and_round_trips(qtbot: object, env: Env) -> None:
     assert form.select_department("D-RL")
     due = datetime.now().replace(second=0, microsecond=0) + timedelta(days=2)
     form.set_due_at(due)
-    draft = form.read(CallDraft())
+    draft = form.read(Call())
     assert (draft.text, draft.handling, draft.department, draft.due_at) == (
         "暖气不热", "dispatched", "D-RL", due)
     other = CallForm()
     qtbot.addWidget(other)  # type: ignore[attr-defined]
     other.set_departments(env.kb.directory.departments())
     other.load(draft)
-    assert other.read(CallDraft(id=draft.id, received_at=draft.received_at)) == draft
+    assert other.read(Call(id=draft.id, received_at=draft.received_at)) == draft
 
 
 def test_search_panel_keyboard(qtbot: object, env: Env) -> None:
