@@ -5,13 +5,15 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import json
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-from kb.alerts import EMERGENCY_SEVERITY, Alert, AlertKind, AlertLexicon, AlertTerm, compile_pattern
+from kb.alert_patterns import compile_pattern
+from kb.alerts import EMERGENCY_SEVERITY, Alert, AlertKind, AlertLexicon, AlertTerm
 from kb.errors import StorageError, ValidationError
 from tests import alert_phrases
 
@@ -649,16 +651,18 @@ def test_shared_lexicon_is_built_once_per_content(monkeypatch: pytest.MonkeyPatc
     import threading
 
     from kb import alerts as module
+    from kb.alert_examples import Memo
 
     builds: list[int] = []
-    real = AlertLexicon.from_records.__func__  # type: ignore[attr-defined]
+    real: Callable[[type[AlertLexicon], Any, Any], AlertLexicon]
+    real = AlertLexicon.from_records.__func__  # type: ignore[attr-defined]  # typeshed: no __func__ on a bound method
 
     def counting(cls: type[AlertLexicon], terms: Any, kinds: Any) -> AlertLexicon:
         builds.append(1)
         return real(cls, terms, kinds)
 
     monkeypatch.setattr(AlertLexicon, "from_records", classmethod(counting))
-    monkeypatch.setattr(module, "_SHARED", module.Memo(2))
+    monkeypatch.setattr(module, "_SHARED", Memo(2))
     terms = [{"kind": "fire", "pattern": "冒烟", "polarity": "trigger"}]
     kinds = [dataclasses.asdict(KIND)]
     got: list[AlertLexicon] = []
