@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -151,7 +152,7 @@ def test_apply_during_rebuild_is_not_lost(tmp_path: Path) -> None:
     base = small_kb()
     started, resume = threading.Event(), threading.Event()
 
-    def slow_entries():  # type: ignore[no-untyped-def]
+    def slow_entries() -> Iterator[EntryView]:
         for i, e in enumerate(base):
             if i == 3:  # the rebuild is half-way until the test says so
                 started.set()

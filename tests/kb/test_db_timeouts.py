@@ -189,12 +189,12 @@ def test_every_connection_carries_the_timeouts(pg_url: str) -> None:
     engine = db.make_engine(pg_url)  # the fixture's URL already has options (search_path): both must apply
     try:
         with engine.connect() as conn:
-            ms = dict(conn.execute(text("SELECT name, setting::int FROM pg_settings WHERE name IN "
+            ms: dict[str, int] = dict(conn.execute(text("SELECT name, setting::int FROM pg_settings WHERE name IN "
                                         "('statement_timeout', 'idle_in_transaction_session_timeout')")).all())
             search_path = conn.execute(text("SHOW search_path")).scalar()
             raw = conn.connection.dbapi_connection
             assert raw is not None
-            sock = socket.socket(fileno=raw.pgconn.socket)  # type: ignore[attr-defined]
+            sock = socket.socket(fileno=raw.pgconn.socket)
             try:
                 keepalive = sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE)
                 idle = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE)

@@ -205,7 +205,7 @@ def test_conflict_resolution_detects_a_third_save(base: KnowledgeBase) -> None:
                       expected_revision=e.revision + 1)
     for choice in ("mine", "theirs", "merged"):
         with pytest.raises(ConflictError):
-            ed.resolve_conflict(base, c, choice, actor=editor("bob"))  # type: ignore[arg-type]
+            ed.resolve_conflict(base, c, choice, actor=editor("bob"))
     assert base.entries.get(e.id).answer == "丙"
 
 

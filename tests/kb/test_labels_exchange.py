@@ -29,7 +29,7 @@ DEPARTMENTS_CSV = [  # as an office would type it: Chinese headers, levels by th
     ["D-RQ", "北京燃气集团", "企业", "", "", "96777", "否"],
     ["D-SW", "北京市水务局", "市级", "", "", "", "启用"],
 ]
-ENTRIES = [
+ENTRIES: list[dict[str, object]] = [
     {"external_id": "E-1", "title": "暖气不热找谁", "answer": "请先联系物业或供热单位。", "department": "D-CY",
      "status": "已发布", "aliases": ["暖气不热", "屋里冷"], "keywords": ["供暖"], "valid_from": "2025-11-15"},
     {"external_id": "E-2", "title": "燃气表欠费", "answer": "可在燃气集团营业厅或 App 缴费。", "department": "D-RQ",

@@ -20,8 +20,9 @@ ADMIN = Actor.system("admin")
 
 
 def draft(**over: object) -> EntryDraft:
-    base = dict(title="居住证怎么办理", answer="持有效身份证件到居住地派出所申领。", category="户籍居住证/居住证",
-                aliases=("办居住证",), keywords=("居住证",), status="draft")
+    base: dict[str, object] = dict(
+        title="居住证怎么办理", answer="持有效身份证件到居住地派出所申领。", category="户籍居住证/居住证",
+        aliases=("办居住证",), keywords=("居住证",), status="draft")
     base.update(over)
     return EntryDraft(**base)  # type: ignore[arg-type]
 
@@ -61,7 +62,8 @@ def test_create_edit_versions_and_revision_counter(kb: KnowledgeBase, clock: Clo
     assert view2.revision == 2 and view2.updated_by == "bob" and ch2.revision > ch.revision
     hist = kb.entries.history(view.external_id)
     assert [v.revision for v in hist] == [1, 2]
-    assert hist[0].snapshot["answer"].startswith("持有效") and hist[1].changed_by == "bob"
+    first_answer = hist[0].snapshot["answer"]
+    assert isinstance(first_answer, str) and first_answer.startswith("持有效") and hist[1].changed_by == "bob"
     since = kb.changes_since(ch.revision)
     assert since.entries_upserted == {view.id} and since.revision == ch2.revision
 

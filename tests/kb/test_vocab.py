@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection
+from sqlalchemy import CheckConstraint, Connection
 
 from kb import db, vocab
 from kb import models as m
@@ -113,7 +113,7 @@ def test_a_list_that_would_read_one_spelling_as_two_codes_is_refused() -> None:
 
 def test_check_constraints_are_the_vocabulary() -> None:
     constraints = {c.name: str(c.sqltext) for t in m.Base.metadata.tables.values() for c in t.constraints
-                   if c.name and c.name.startswith("ck_")}
+                   if isinstance(c, CheckConstraint) and isinstance(c.name, str) and c.name.startswith("ck_")}
     assert constraints == {
         "ck_department_level": vocab.DEPARTMENT_LEVELS.check_sql("level"),
         "ck_entry_status": vocab.ENTRY_STATUSES.check_sql("status"),
@@ -151,7 +151,7 @@ def test_migration_0003_takes_the_roles_of_the_glossary(db_url: str) -> None:
         with pytest.raises(IntegrityError), engine.begin() as conn:  # the rebuilt table kept its unique name
             add_user(conn, "lead", "agent")
         with engine.connect() as conn:
-            users = dict(conn.execute(text("SELECT username, role FROM app_user")).all())
+            users: dict[str, str] = dict(conn.execute(text("SELECT username, role FROM app_user")).all())
         assert users == {"lead": "admin", "u_supervisor": "supervisor", "u_dispatcher": "dispatcher",
                          "u_followup": "followup"}
         assert set(vocab.ROLES) == {"agent", "editor", "reviewer", "admin", *(r for r in users.values())}
