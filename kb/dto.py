@@ -22,6 +22,13 @@ class Changes:
     dictionary: bool = False
     workorders: frozenset[str] = frozenset()
     revision: int = 0
+    # Kinds only the change log names (another seat's changes, read by KnowledgeBase.changes_since).
+    synonyms: bool = False  # lexicon is set too
+    alerts: bool = False  # alert kinds, patterns and example sentences; lexicon is set too
+    places: bool = False  # the gazetteer (rules is set too: the router reads places)
+    bulletins: bool = False
+    settings: bool = False  # center-wide settings (the deadline rules)
+    workorders_saved: bool = False  # work orders saved somewhere (ids unknown): the history catches up
 
     def __or__(self, other: Changes) -> Changes:
         return Changes(
@@ -35,6 +42,12 @@ class Changes:
             dictionary=self.dictionary or other.dictionary,
             workorders=self.workorders | other.workorders,
             revision=max(self.revision, other.revision),
+            synonyms=self.synonyms or other.synonyms,
+            alerts=self.alerts or other.alerts,
+            places=self.places or other.places,
+            bulletins=self.bulletins or other.bulletins,
+            settings=self.settings or other.settings,
+            workorders_saved=self.workorders_saved or other.workorders_saved,
         )
 
     @property

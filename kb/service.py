@@ -114,29 +114,30 @@ class KnowledgeBase:
         return self.store.revision()
 
     def changes_since(self, revision: int) -> Changes:
-        """Entries changed after ``revision``: what an index or another seat must catch up on."""
+        """Everything changed after ``revision`` (every kind the change log names): what an index or
+        another seat must catch up on."""
+        log = m.ChangeLog
         with self.store.session() as s:
-            rows = s.execute(
-                select(m.ChangeLog.id, m.ChangeLog.kind, m.ChangeLog.object_id, m.ChangeLog.op)
-                .where(m.ChangeLog.id > revision).order_by(m.ChangeLog.id)
-            ).all()
+            rev = int(s.scalar(select(func.max(log.id))) or 0)
+            newer = (log.id > revision, log.id <= rev)
+            kinds = set(s.scalars(select(log.kind).where(*newer).distinct()))
+            rows = s.execute(select(log.object_id, log.op).where(*newer, log.kind == "entry")
+                             .order_by(log.id)).all() if "entry" in kinds else []
         upserted: set[int] = set()
         deleted: set[int] = set()
-        departments = False
-        rev = revision
-        for rid, kind, oid, op in rows:
-            rev = rid
-            if kind == "entry":
-                if op == "delete":
-                    upserted.discard(oid)
-                    deleted.add(oid)
-                else:
-                    deleted.discard(oid)
-                    upserted.add(oid)
-            elif kind == "department":
-                departments = True
+        for oid, op in rows:
+            if op == "delete":
+                upserted.discard(oid)
+                deleted.add(oid)
+            else:
+                deleted.discard(oid)
+                upserted.add(oid)
         return Changes(entries_upserted=frozenset(upserted), entries_deleted=frozenset(deleted),
-                       departments=departments, revision=rev)
+                       departments="department" in kinds, scripts="script" in kinds,
+                       rules=bool(kinds & {"rule", "place"}), lexicon=bool(kinds & {"synonym", "alert"}),
+                       dictionary="dictionary" in kinds, synonyms="synonym" in kinds, alerts="alert" in kinds,
+                       places="place" in kinds, bulletins="bulletin" in kinds, settings="setting" in kinds,
+                       workorders_saved="workorder" in kinds, revision=max(rev, revision))
 
     def check(self, today: date | None = None) -> CheckReport:
         """Expired, expiring within 30 days, not reviewed for 180 days; stale departments."""

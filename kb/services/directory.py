@@ -96,6 +96,7 @@ def upsert_script(uow: UnitOfWork, data: Mapping[str, Any], *, actor: Actor) -> 
     s.flush()
     if not row.external_id:
         row.external_id = f"S-{row.id:04d}"
+    uow.log_change("script", row.id, "upsert")
     uow.audit(actor, "save", "script", row.external_id)
     return row, True
 
@@ -124,6 +125,7 @@ def upsert_bulletin(uow: UnitOfWork, data: Mapping[str, Any]) -> tuple[m.Bulleti
     s.flush()
     if not row.external_id:
         row.external_id = f"B-{row.id:04d}"
+    uow.log_change("bulletin", row.id, "upsert")
     return row, True
 
 
@@ -156,6 +158,7 @@ def upsert_rule(uow: UnitOfWork, data: Mapping[str, Any], *, actor: Actor) -> tu
     s.flush()
     if not row.external_id:
         row.external_id = f"R-{row.id:04d}"
+    uow.log_change("rule", row.id, "upsert")
     uow.audit(actor, "save", "routing_rule", row.external_id, {"department": dept.external_id})
     return row, True
 
@@ -218,7 +221,7 @@ class DirectoryService:
         return view, Changes(scripts=True, revision=self.store.revision())
 
     def delete_script(self, external_id: str, *, actor: Actor) -> Changes:
-        self._delete(m.Script, external_id, actor=actor, kind="script", label="话术")
+        self._delete(m.Script, external_id, actor=actor, kind="script", label="话术", log_kind="script")
         return Changes(scripts=True, revision=self.store.revision())
 
     def scripts(self, kind: str | None = None) -> list[ScriptView]:
@@ -255,7 +258,7 @@ class DirectoryService:
         return view, Changes(rules=True, revision=self.store.revision())
 
     def delete_rule(self, external_id: str, *, actor: Actor) -> Changes:
-        self._delete(m.RoutingRule, external_id, actor=actor, kind="routing_rule", label="路由规则")
+        self._delete(m.RoutingRule, external_id, actor=actor, kind="routing_rule", label="路由规则", log_kind="rule")
         return Changes(rules=True, revision=self.store.revision())
 
     def routing_rules(self) -> list[RoutingRuleView]:
@@ -265,12 +268,14 @@ class DirectoryService:
                 select(m.RoutingRule).order_by(m.RoutingRule.priority.desc(), m.RoutingRule.id))]
 
     def _delete(self, model: type[m.RoutingRule] | type[m.Script], external_id: str, *, actor: Actor,
-                kind: str, label: str) -> None:
+                kind: str, label: str, log_kind: str) -> None:
         require(actor, "directory.edit")
         with self.store.unit() as uow:
-            row = uow.s.scalar(select(model).where(model.external_id == external_id))
-            if row is None:
+            row_id = uow.s.scalar(select(model.id).where(model.external_id == external_id))
+            row = uow.s.get(model, row_id) if row_id is not None else None
+            if row_id is None or row is None:
                 raise NotFound(f"{label}不存在：{external_id}")
+            uow.log_change(log_kind, row_id, "delete")
             uow.s.delete(row)
             uow.audit(actor, "delete", kind, external_id)
 
@@ -288,6 +293,9 @@ class DirectoryService:
             row = uow.s.get(m.Setting, key)
             if row is None:
                 uow.s.add(m.Setting(key=key, value=dict(value)))
+            elif row.value == dict(value):
+                return
             else:
                 row.value = dict(value)
+            uow.log_change("setting", 0, "upsert")
             uow.audit(actor, "set", "setting", key)

@@ -73,6 +73,12 @@ def _audit_list(uow: UnitOfWork, actor: Actor, kind: str, counts: ListCounts, *,
                   counts.created + counts.updated + counts.unchanged, asdict(counts))
 
 
+def _log_list(uow: UnitOfWork, kind: str, counts: ListCounts) -> None:
+    """The change-log row of a list (object id 0: the kind says which list); an unchanged list logs nothing."""
+    if counts.written:
+        uow.log_change(kind, 0, "replace")
+
+
 def apply_places(uow: UnitOfWork, records: Iterable[Mapping[str, Any]], *, actor: Actor, replace: bool
                  ) -> ListCounts:
     """Gazetteer records into ``uow``, by (district, street): new places are added, changed aliases updated,
@@ -87,6 +93,7 @@ def apply_places(uow: UnitOfWork, records: Iterable[Mapping[str, Any]], *, actor
                                     "aliases": list(split_list(r.get("aliases")))}
     counts = _sync_list(uow.s, m.Place, ("district", "street"), list(rows.values()), replace=replace)
     _audit_list(uow, actor, "gazetteer", counts, replace=replace)
+    _log_list(uow, "place", counts)
     return counts
 
 
@@ -111,6 +118,7 @@ class LexiconService:
         with self.store.unit() as uow:
             counts = _sync_list(uow.s, m.Synonym, ("term", "canonical"), clean, replace=replace)
             _audit_list(uow, actor, "synonyms", counts, replace=replace)
+            _log_list(uow, "synonym", counts)
         return Changes(lexicon=True, revision=self.store.revision())
 
     def dict_words(self) -> list[tuple[str, int | None, str]]:
@@ -125,6 +133,7 @@ class LexiconService:
         with self.store.unit() as uow:
             counts = _sync_list(uow.s, m.DictWord, ("word",), clean, replace=replace)
             _audit_list(uow, actor, "dictionary", counts, replace=replace)
+            _log_list(uow, "dictionary", counts)
         return Changes(dictionary=True, revision=self.store.revision())
 
     def alert_records(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -153,6 +162,7 @@ class LexiconService:
             counts = _sync_list(uow.s, m.AlertKindRow, ("kind",), kind_rows, replace=True)
             counts += _sync_list(uow.s, m.AlertTermRow, ALERT_TERM_KEY, term_rows, replace=True)
             _audit_list(uow, actor, "alert_lexicon", counts, replace=replace)
+            _log_list(uow, "alert", counts)
         return Changes(lexicon=True, revision=self.store.revision())
 
     def places(self) -> list[dict[str, Any]]:
@@ -165,4 +175,4 @@ class LexiconService:
         require(actor, "lexicon.edit")
         with self.store.unit() as uow:
             apply_places(uow, records, actor=actor, replace=replace)
-        return Changes(rules=True, revision=self.store.revision())
+        return Changes(rules=True, places=True, revision=self.store.revision())

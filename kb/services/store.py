@@ -21,6 +21,10 @@ from kb import models as m
 from kb.actor import Actor
 from kb.errors import KbError, StorageError, ValidationError
 
+# What a change-log row can name (kb.service.KnowledgeBase.changes_since reads them back into a Changes).
+CHANGE_KINDS = frozenset({"entry", "department", "script", "rule", "bulletin", "synonym", "dictionary", "alert",
+                          "place", "setting", "workorder"})
+
 
 class Store:
     """Engine, session factory and clock. Thread-safe: every unit of work has a session of its own."""
@@ -90,6 +94,7 @@ class UnitOfWork:
         self.s = session
         self._categories: dict[str, m.Category] | None = None
         self._departments: dict[str, m.Department] | None = None
+        self._logged: dict[tuple[str, int, str], int] = {}
 
     def now(self) -> datetime:
         return self.store.now()
@@ -99,10 +104,20 @@ class UnitOfWork:
 
     # ------------------------------------------------------------ bookkeeping
     def log_change(self, kind: str, object_id: int, op: str) -> int:
-        """A change-log row (the revision an index catches up to); returns the new revision."""
+        """A change-log row (the revision an index and the other seats catch up to); returns the new revision.
+
+        ``kind`` is one of :data:`CHANGE_KINDS`; a list kind (synonyms, places, ...) logs ``object_id`` 0, once
+        per unit of work however many of its rows changed.
+        """
+        if kind not in CHANGE_KINDS:
+            raise ValueError(f"unknown change-log kind: {kind}")
+        key = (kind, object_id, op)
+        if object_id == 0 and key in self._logged:
+            return self._logged[key]
         row = m.ChangeLog(at=self.now(), kind=kind, object_id=object_id, op=op)
         self.s.add(row)
         self.s.flush()
+        self._logged[key] = row.id
         return row.id
 
     def audit(self, actor: Actor, action: str, kind: str, obj: object,

@@ -78,6 +78,7 @@ def upsert_work_order(uow: UnitOfWork, draft: WorkOrderDraft, *, actor: Actor) -
     row.updated_at = now
     if status == "closed" and row.closed_at is None:
         row.closed_at = now
+    uow.log_change("workorder", 0, "upsert")  # ids are strings: the kind alone tells the history to catch up
     return row, True
 
 
