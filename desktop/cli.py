@@ -379,6 +379,33 @@ def _stdin_lines() -> Iterator[str | None]:
             yield None
 
 
+# A --jsonl worker catches up with the changes of every seat before a request, at most this often.
+JSONL_SYNC_S = 1.0
+
+
+def _caught_up(engine: Engine, handle: Callable[[dict[str, Any]], dict[str, Any]]
+               ) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """``handle`` after :meth:`Engine.sync` when :data:`JSONL_SYNC_S` passed since the last check (one
+    ``max(id)`` query when nothing changed): an entry, alert line, synonym, place... saved on another seat
+    shows in the next answer. A failed catch-up is logged and the request answered from what the worker has."""
+    import time
+
+    last = time.monotonic()
+
+    def run(req: dict[str, Any]) -> dict[str, Any]:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= JSONL_SYNC_S:
+            last = now
+            try:
+                engine.sync()
+            except Exception:
+                log.warning("--jsonl worker could not catch up with the database", exc_info=True)
+        return handle(req)
+
+    return run
+
+
 def _serve_jsonl(handle: Callable[[dict[str, Any]], dict[str, Any]], fields: tuple[str, ...]) -> int:
     """One JSON request per stdin line → one JSON response per stdout line, flushed each time.
 
@@ -432,7 +459,7 @@ def cmd_search(ctx: Context, args: argparse.Namespace) -> int:
             q = request_text(req, "q", QUERY_MAX_CHARS)
             return {"q": q, "hits": run(q, request_limit(req, args.limit, SEARCH_LIMIT_MAX))}
 
-        return _serve_jsonl(handle, SEARCH_FIELDS)
+        return _serve_jsonl(_caught_up(engine, handle), SEARCH_FIELDS)
     hits = run(args.query, args.limit)
     if args.json:
         _print(dumps({"q": args.query, "hits": hits}))
@@ -460,7 +487,7 @@ def cmd_suggest(ctx: Context, args: argparse.Namespace) -> int:
         return {"text": req["text"], **result.to_json()}
 
     if args.jsonl:
-        return _serve_jsonl(lambda req: run(suggest_request(req, args.limit)), SUGGEST_FIELDS)
+        return _serve_jsonl(_caught_up(engine, lambda req: run(suggest_request(req, args.limit))), SUGGEST_FIELDS)
     out = run(given)
     if args.json:
         _print(dumps(out))

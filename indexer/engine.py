@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+import time
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -36,6 +37,8 @@ DEADLINE_SETTING = "deadline_rules"
 ROUTING_HITS = 10
 # Beside the index: the id of the database the index and the history were built from (KnowledgeBase.database_id).
 DATABASE_ID_FILE = "database.id"
+# Work orders saved on other seats start the history's catch-up (two hours re-read) at most this often.
+HISTORY_CATCH_UP_MIN_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,8 @@ class Engine:
         self._profiles_pending = background is None
         self._lex = _Lexicons(kb, self._profiles, history)
         self._sync_lock = threading.Lock()
+        self._history_stale = False  # the change log named work orders the history has not caught up on
+        self._history_due = 0.0  # time.monotonic() from which the next such catch-up may start
         if background is not None:
             background.submit(self._load_profiles)
 
@@ -177,22 +182,50 @@ class Engine:
 
     # ---------------------------------------------------------------- index
     def sync(self) -> int:
-        """Apply what changed in the database since the index's revision; returns entries touched."""
+        """Apply what changed in the database (on any seat) since the index's revision; returns entries touched.
+
+        Every kind the change log names: entries go to the index; dictionary words to jieba, with a
+        rebuild; synonyms, the alert lexicon, places, departments, routing rules and settings reload the
+        lexicons; work orders saved elsewhere start the history's catch-up. Costs one ``max(id)`` query
+        when nothing changed.
+        """
         with self._sync_lock:
-            db_rev = self.kb.revision()
-            if self.index.revision > db_rev:  # a different (or restored) database: start over
-                return self._rebuild_locked(db_rev)
-            if self.index.revision == db_rev:
-                return 0
-            changes = self.kb.changes_since(self.index.revision)
-            if len(changes.entries_upserted) > 5000:
-                return self._rebuild_locked(changes.revision)
-            upserts = self.kb.entries.get_many(sorted(changes.entries_upserted))
-            self.index.apply(upserts, changes.entries_deleted, changes.revision)
-            self._profiles.update(upserts, changes.entries_deleted)
-            if changes.departments:
-                self.reload_lexicons()
-            return len(upserts) + len(changes.entries_deleted)
+            touched = self._sync_locked()
+        self._catch_up_history()
+        return touched
+
+    def _sync_locked(self) -> int:
+        db_rev = self.kb.revision()
+        if self.index.revision > db_rev:  # a different (or restored) database: start over
+            return self._rebuild_locked(db_rev)
+        if self.index.revision == db_rev:
+            return 0
+        changes = self.kb.changes_since(self.index.revision)
+        if changes.workorders_saved:
+            self._history_stale = True
+        if changes.lexicon or changes.departments or changes.rules or changes.settings:
+            self.reload_lexicons()
+        if changes.dictionary:  # words segment differently: every document is analysed again
+            analysis.set_extra_words(self.kb.lexicons.dict_words())
+            return self._rebuild_locked(changes.revision)
+        if len(changes.entries_upserted) > 5000:
+            return self._rebuild_locked(changes.revision)
+        upserts = self.kb.entries.get_many(sorted(changes.entries_upserted))
+        self.index.apply(upserts, changes.entries_deleted, changes.revision)
+        self._profiles.update(upserts, changes.entries_deleted)
+        return len(upserts) + len(changes.entries_deleted)
+
+    def _catch_up_history(self) -> None:
+        """Work orders saved on other seats: the history catches up (in the background), at most every
+        :data:`HISTORY_CATCH_UP_MIN_S` seconds however busy the center is."""
+        if not self._history_stale or self.history is None:
+            return
+        now = time.monotonic()
+        if now < self._history_due:
+            return
+        self._history_stale = False
+        self._history_due = now + HISTORY_CATCH_UP_MIN_S
+        self.history.maybe_catch_up(now_due=True)
 
     def rebuild(self) -> int:
         """Build a new index beside the old one and swap (search keeps working meanwhile)."""
@@ -217,14 +250,16 @@ class Engine:
         return count
 
     def apply_changes(self, changes: Changes) -> None:
-        """After a mutation: update the index and reload whatever lexicon changed."""
-        if changes.lexicon or changes.departments or changes.rules:
-            self.reload_lexicons()
-        if changes.dictionary:
-            analysis.set_extra_words(self.kb.lexicons.dict_words())
-            self.rebuild()
-        elif changes.entries_upserted or changes.entries_deleted:
-            self.sync()
+        """After a mutation on this seat: :meth:`sync` applies it (every change is in the change log, with
+        whatever the other seats changed meanwhile); this seat's work orders count in the history at once,
+        so their change-log rows start no catch-up (another seat's, logged in the same moment, wait for the
+        history's own periodic one)."""
+        with self._sync_lock:
+            stale = self._history_stale
+            self._sync_locked()
+            if changes.workorders:
+                self._history_stale = stale
+        self._catch_up_history()
         history = self._lex.history
         if history is not None:
             for wid in sorted(changes.workorders):

@@ -393,16 +393,18 @@ class WorkOrderHistory:
         self._stopped.set()
         self._following = None
 
-    def maybe_catch_up(self, interval: float = CATCH_UP_INTERVAL) -> Future[None] | None:
+    def maybe_catch_up(self, interval: float = CATCH_UP_INTERVAL, *, now_due: bool = False) -> Future[None] | None:
         """From the suggestion path: start a background catch-up at most every ``interval`` seconds.
 
         Work orders saved on this seat should be passed to :meth:`add` right away; the periodic
         catch-up picks up the other seats' (and late status changes within ``CATCH_UP_OVERLAP``).
-        Does nothing unless the history follows a base (:meth:`follow`). Returns the submitted job, if any.
+        Does nothing unless the history follows a base (:meth:`follow`). With ``now_due`` (the change log
+        says other seats saved work orders) the catch-up starts now whatever the schedule said.
+        Returns the submitted job, if any.
         """
         following = self._following
         now = self._clock()
-        if following is None or now < self._next_catch_up or self._catching_up.locked():
+        if following is None or (now < self._next_catch_up and not now_due) or self._catching_up.locked():
             return None
         self._next_catch_up = now + interval
         return self._submit(*following, CATCH_UP_OVERLAP)
