@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import style
-from desktop.accessibility import ANNOUNCEMENT_EVENT, Announcer
+from desktop.accessibility import ANNOUNCEMENT_EVENT, Announcement, Announcer
 from desktop.main_window import FONT_MAX, MainWindow
 from desktop.tasks import TaskManager
 from desktop.widgets.search_panel import HTML_ROLE
@@ -159,12 +159,12 @@ def accessibility_problems(root: QWidget) -> list[str]:
                 problems.append(f"unnamed combo box {describe(obj)}")
         elif isinstance(obj, QWidget) and iface.role() in CONTROL_ROLES and not name:
             problems.append(f"unnamed {iface.role().name} {describe(obj)} in {describe(obj.parentWidget())}")
-        shown = [c.object() for c in (iface.child(i) for i in range(iface.childCount()))
-                 if c is not None and not c.state().invisible and isinstance(c.object(), QWidget)
-                 and not isinstance(c.object(), QSplitterHandle | QScrollBar)]
-        for x, y in itertools.pairwise(shown):
+        children = [c.object() for c in (iface.child(i) for i in range(iface.childCount()))
+                    if c is not None and not c.state().invisible]
+        read = [c for c in children if isinstance(c, QWidget) and not isinstance(c, QSplitterHandle | QScrollBar)]
+        for x, y in itertools.pairwise(read):
             if _reading_cmp(x, y) > 0 and not isinstance(obj, QTabWidget):  # Qt's own tab bar and pages aside
-                problems.append(f"the screen reader meets {describe(y)} before {describe(x)}")  # type: ignore[arg-type]
+                problems.append(f"the screen reader meets {describe(y)} before {describe(x)}")
         if isinstance(obj, QListWidget):
             for row in range(obj.count()):
                 rich = obj.item(row).data(HTML_ROLE)
@@ -327,7 +327,7 @@ def test_combo_text_field_and_clear_button_are_named(agent: MainWindow) -> None:
 # --------------------------------------------------------- announcements
 def test_an_alert_is_announced_at_once_and_the_keyboard_stays(qtbot: object, agent: MainWindow) -> None:
     w = agent
-    heard = []
+    heard: list[Announcement] = []
     w.announcer.announced.connect(heard.append)
     w.agent.calls.new_call()
     w.agent.call_form.text.setFocus()
@@ -367,7 +367,7 @@ def test_fallback_without_the_announcement_event(qtbot: object) -> None:
 def test_new_suggestions_are_announced_politely_as_a_count(qtbot: object, agent: MainWindow,
                                                            tasks: TaskManager) -> None:
     w = agent
-    heard = []
+    heard: list[Announcement] = []
     w.announcer.announced.connect(heard.append)
     w.agent.calls.new_call()
     w.agent.call_form.text.setFocus()
@@ -442,9 +442,9 @@ def test_editor_workspace_has_no_trap_and_reads_in_order(qtbot: object, editor: 
         check_state(w, ws.pages.tabBar())
     ws.left.setCurrentWidget(ws.entries)
     ws.right_tabs.setCurrentWidget(ws.form)
-    for page in range(ws.directory.tabs.count()):  # the directory: every tab, as it shows
+    for tab in range(ws.directory.tabs.count()):  # the directory: every tab, as it shows
         ws.pages.setCurrentIndex(1)
-        ws.directory.tabs.setCurrentIndex(page)
+        ws.directory.tabs.setCurrentIndex(tab)
         wait_idle(qtbot, tasks)
         check_state(w, ws.directory.tabs.tabBar())
 
@@ -619,9 +619,10 @@ def contrast_failures(theme: str) -> list[str]:
     for selector, decls in rules(style.rich_text_css(theme)):
         m = COLOUR.search(decls.get("color", ""))
         if m:
-            bgs = [background(decls)] if background(decls) else rows
+            own = background(decls)
+            bgs = [own] if own else rows
             failures += [f"{theme} {selector} {m.group(0)} on {bg}: {contrast(m.group(0), bg):.2f}"
-                         for bg in bgs if contrast(m.group(0), bg) < 4.5]  # type: ignore[arg-type]
+                         for bg in bgs if contrast(m.group(0), bg) < 4.5]
     # Table cells (not in the sheet): inactive and warning text, text on the rows marked to check or fix.
     c = style.THEMES[theme]
     for fg, bg in ((c["inactive"], c["base"]), (c["inactive"], c["alt_base"]), (c["warn"], c["base"]),

@@ -29,7 +29,9 @@ def test_heating_complaint_from_repeat_caller(qtbot: object, window: MainWindow,
     assert "重复来电 1 次" in w.agent.caller_bar.repeat_badge.text()
 
     key(qtbot, Qt.Key.Key_Tab)  # → caller name
-    type_text(QApplication.focusWidget(), "王女士")
+    focus = QApplication.focusWidget()
+    assert focus is not None
+    type_text(focus, "王女士")
     key(qtbot, Qt.Key.Key_Tab)  # → request type
     assert QApplication.focusWidget() is w.agent.call_form.request_type
     key(qtbot, Qt.Key.Key_Down)

@@ -305,7 +305,12 @@ def test_no_settings_during_a_call(qtbot: QtBot, window: MainWindow, monkeypatch
     from desktop.dialogs import settings_dialog
 
     opened: list[bool] = []
-    monkeypatch.setattr(settings_dialog.SettingsDialog, "exec", lambda self: opened.append(True) or 0)
+
+    def fake_exec(self: object) -> int:
+        opened.append(True)
+        return 0
+
+    monkeypatch.setattr(settings_dialog.SettingsDialog, "exec", fake_exec)
     w = window
     key(qtbot, Qt.Key.Key_F2)
     key(qtbot, Qt.Key.Key_F10)
