@@ -22,11 +22,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from kb.actor import Actor  # noqa: E402
 from kb.exchange import import_file  # noqa: E402
 from kb.service import KnowledgeBase  # noqa: E402
 
 CATEGORIES = ["社会保障/养老保险", "医疗保障/医保报销", "住房公积金/提取", "城市管理/占道经营", "物业/物业服务",
               "生态环境/噪声", "交通/公共交通", "教育/入学", "供暖/供暖质量", "消费投诉/网购"]
+IMPORT = Actor.system("import")  # the author the imported versions and the audit record
 
 
 def real_pairs(data_dir: Path) -> list[tuple[str, str]]:
@@ -52,11 +54,11 @@ def write_entries(path: Path, pairs: list[tuple[str, str]], count: int) -> None:
 def run(url: str, path: Path, count: int) -> tuple[float, float]:
     kb = KnowledgeBase.open(url)
     t0 = time.perf_counter()
-    r = import_file(kb, path, kind="entries")
+    r = import_file(kb, path, kind="entries", actor=IMPORT)
     first = time.perf_counter() - t0
     assert r.created == count, r
     t0 = time.perf_counter()
-    r2 = import_file(kb, path, kind="entries")
+    r2 = import_file(kb, path, kind="entries", actor=IMPORT)
     again = time.perf_counter() - t0
     assert r2.unchanged == count, r2
     kb.close()
