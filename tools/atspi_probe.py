@@ -27,7 +27,7 @@ def listen() -> None:
     import gi
 
     gi.require_version("Atspi", "2.0")
-    from gi.repository import Atspi, GLib  # type: ignore[attr-defined]
+    from gi.repository import Atspi, GLib
 
     def heard(event: object) -> None:
         print(f"ANNOUNCEMENT politeness={event.detail1} {event.any_data}", flush=True)  # type: ignore[attr-defined]
