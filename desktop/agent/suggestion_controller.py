@@ -42,6 +42,7 @@ class SuggestionController(QObject):
         self.agent = agent
         self.alerts_fn: AlertFn | None = None  # the lexicon's detector until the engine (the same detector) is up
         self.suggestion: Suggestion | None = None
+        self._asked_phone: str | None = None  # the phone of the last suggestion asked for (its repeat callers)
         self.suggest_timer = self._single_shot(SUGGEST_DEBOUNCE_MS, self.run_suggest)
         self.phone_timer = self._single_shot(PHONE_DEBOUNCE_MS, self.run_repeat_lookup)
         form = agent.call_form
@@ -77,6 +78,7 @@ class SuggestionController(QObject):
         agent.alert_banner.set_alerts([])
         agent.repeat_panel.set_orders([])
         self.suggestion = None
+        self._asked_phone = None
 
     def call_loaded(self, call: Call) -> None:
         tasks = self.agent.host.tasks
@@ -136,7 +138,8 @@ class SuggestionController(QObject):
         address, phone = agent.call_form.address.text(), self._phone()
         request_type = agent.call_form.request_type_code
         # The engine answers the repeat callers too: the phone lookup alone runs only without a description.
-        self.agent.host.tasks.invalidate("repeat")
+        self._asked_phone = phone
+        agent.host.tasks.invalidate("repeat")
         Op(agent.host.tasks, self,
            lambda: engine.suggest(text, address=address, phone=phone, request_type=request_type)) \
             .key("suggest").success(lambda s: self.show_suggestion(s, text)).failure(self._suggest_failed).run()
@@ -192,7 +195,8 @@ class SuggestionController(QObject):
             self._show_repeat([])
             return
         if agent.call_form.text.toPlainText().strip() and agent.host.engine is not None:
-            self.run_suggest()
+            if phone != self._asked_phone:  # else the suggestion asked (or shown) already brings them
+                self.run_suggest()
             return
         kb = agent.host.services.kb
         Op(agent.host.tasks, self, lambda: kb.work_orders.by_phone(phone)) \

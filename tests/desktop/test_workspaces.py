@@ -201,3 +201,26 @@ def test_a_phone_without_a_description_asks_for_repeat_callers_alone(qtbot: obje
     qtbot.waitUntil(lambda: agent.repeat_panel.orders.count() == 1, timeout=5000)  # type: ignore[attr-defined]
     assert not shown  # no description: no suggestion ran, the phone lookup did
     agent.calls.call_active = False
+
+
+def test_the_phone_settling_after_the_description_asks_the_engine_once(qtbot: object, env: Env,
+                                                                        tasks: object) -> None:
+    agent, _host = agent_alone(qtbot, env, tasks)
+    shown: list[object] = []
+    agent.suggest.suggestion_shown.connect(shown.append)
+    agent.calls.new_call()
+    type_text(agent.caller_bar.phone, REPEAT_PHONE)
+    type_text(agent.call_form.text, "家里暖气不热")
+    for timer in (agent.suggest.suggest_timer, agent.suggest.phone_timer):
+        timer.stop()
+    agent.suggest.run_suggest()  # the description's debounce ends first...
+    wait_idle(qtbot, tasks)  # type: ignore[arg-type]
+    agent.suggest.run_repeat_lookup()  # ...then the phone's: the suggestion already has its repeat callers
+    wait_idle(qtbot, tasks)  # type: ignore[arg-type]
+    assert len(shown) == 1 and agent.repeat_panel.orders.count() == 1
+    type_text(agent.caller_bar.phone, "9")  # another number: asked again, with it
+    agent.suggest.phone_timer.stop()
+    agent.suggest.run_repeat_lookup()
+    wait_idle(qtbot, tasks)  # type: ignore[arg-type]
+    assert len(shown) == 2 and agent.repeat_panel.isHidden()
+    agent.calls.call_active = False
