@@ -124,6 +124,8 @@ class Engine:
         self._sync_lock = threading.Lock()
         self._history_stale = False  # the change log named work orders the history has not caught up on
         self._history_due = 0.0  # time.monotonic() from which the next such catch-up may start
+        # What the last sync applied (another seat's bulletins, scripts, ...: for the window to refresh).
+        self.last_changes = Changes()
         if background is not None:
             background.submit(self._load_profiles)
 
@@ -201,6 +203,7 @@ class Engine:
         if self.index.revision == db_rev:
             return 0
         changes = self.kb.changes_since(self.index.revision)
+        self.last_changes = changes
         if changes.workorders_saved:
             self._history_stale = True
         if changes.lexicon or changes.departments or changes.rules or changes.settings:

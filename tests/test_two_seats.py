@@ -112,7 +112,7 @@ def test_a_place_saved_on_b_is_located_on_a(seats: tuple[Seat, Seat]) -> None:
 
 def test_a_routing_rule_saved_on_b_routes_on_a(seats: tuple[Seat, Seat]) -> None:
     a, b = seats
-    b.kb.directory.save_department({"external_id": "D-G", "name": "北京燃气集团"}, actor=ED)
+    b.kb.directory.save_department({"external_id": "D-G", "name": "城市运行保障中心"}, actor=ED)
     a.engine.sync()  # the department first: then only the rule is new
     text = "楼道里的燃气表箱锈穿了"
     assert "D-G" not in [d.external_id for d in a.engine.suggest(text, now=NOW).departments]
@@ -142,6 +142,7 @@ def test_a_bulletin_and_a_script_saved_on_b_are_reported_to_a(seats: tuple[Seat,
     changes = a.kb.changes_since(rev)
     assert changes.bulletins and changes.scripts
     a.engine.sync()
+    assert a.engine.last_changes.bulletins and a.engine.last_changes.scripts
     assert a.engine.index.revision == a.kb.revision() > rev
     assert [x.title for x in a.kb.directory.bulletins(active_at=datetime.now())] == ["海淀区今晚停水"]
 
