@@ -227,6 +227,7 @@ def set_up(kb: KnowledgeBase, *, sample: bool = True, force_sample: bool = False
     with db.setup_transaction(kb.store.engine) as conn:
         migrated = db.migrate(conn)
         tx = kb.bound_to(conn)
+        tx.database_id()  # given at set-up, so that a copy (db copy) carries it and seats never write it later
         loaded = load_sample(tx, actor=actor) if force_sample or (sample and tx.is_empty()) else []
         check = check_lexicon(tx)
         repaired: list[str] = []
