@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FONT_MIN, FONT_MAX = 9, 22
-SYNC_MS = 60_000  # other seats' edits (shared database) reach this seat's index
+SYNC_MS = 3_000  # other seats' changes (shared database) reach this seat: one max(id) query when none
 SCHEDULE_MS = 10 * 60_000  # scheduled publishing and automatic expiry
 MODE_KEYS = ("F9", "Ctrl+E")
 SETTINGS_KEYS = ("Ctrl+,", "F10")
@@ -234,12 +234,17 @@ class MainWindow(QWidget):
         if engine is None:
             return
 
-        def done(touched: int) -> None:
-            if touched:
+        def work() -> bool:
+            before = engine.index.revision
+            engine.sync()
+            return engine.index.revision != before  # any kind of change: entries, bulletins, lexicons …
+
+        def done(changed: bool) -> None:
+            if changed:
                 self.refresh_status()
                 self.agent.refresh_briefing()
 
-        Op(self.tasks, self, engine.sync, writes=True).success(done).failure(self._index_failed).run()
+        Op(self.tasks, self, work, writes=True).success(done).failure(self._index_failed).run()
 
     def run_scheduled(self) -> None:
         """Scheduled publishing and automatic expiry, on the write worker (idempotent on every seat)."""
