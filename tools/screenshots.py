@@ -181,7 +181,7 @@ def main() -> int:
         (200, mid_call), (1200, pick), (700, dispatch), (900, shot("02-mid-call-suggestions")),
         (200, emergency), (1200, shot("03-emergency-alert")),
         (200, repeat), (1500, pick), (900, shot("04-repeat-caller")),
-        (200, editor_mode), (1200, open_first_entry), (1200, shot("05-editor-mode")),
+        (200, editor_mode), (4000, open_first_entry), (2000, shot("05-editor-mode")),
     ]
     if args.accessibility:
         def gas_call() -> None:
