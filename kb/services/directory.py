@@ -73,7 +73,6 @@ def upsert_department(uow: UnitOfWork, data: Mapping[str, Any], *, actor: Actor)
 
 
 def upsert_script(uow: UnitOfWork, data: Mapping[str, Any], *, actor: Actor) -> tuple[m.Script, bool]:
-    s = uow.s
     data = limits.clean(dict(data))
     ext = str(data.get("external_id") or "").strip()
     title = str(data.get("title") or "").strip()
@@ -84,29 +83,18 @@ def upsert_script(uow: UnitOfWork, data: Mapping[str, Any], *, actor: Actor) -> 
             raise ValidationError(f"{field}: 不能为空")
     limits.check(m.Script, {"external_id": ext, "title": title, "body": body, "kind": kind,
                             "updated_by": actor.user_id})
-    row = s.scalar(select(m.Script).where(m.Script.external_id == ext)) if ext else None
-    now = uow.now()
-    if row is None:
-        row = m.Script(external_id=ext, kind=kind, title=title, body=body, updated_at=now, updated_by=actor.user_id)
-        s.add(row)
-    elif (row.kind, row.title, row.body) == (kind, title, body):
+    row, changed = uow.put(m.Script, ext, {"kind": kind, "title": title, "body": body}, kind="script", prefix="S",
+                           stamp={"updated_at": uow.now(), "updated_by": actor.user_id})
+    if not changed:
         return row, False
-    else:
-        row.kind, row.title, row.body, row.updated_at, row.updated_by = kind, title, body, now, actor.user_id
-    s.flush()
-    if not row.external_id:
-        row.external_id = f"S-{row.id:04d}"
-    uow.log_change("script", row.id, "upsert")
     uow.audit(actor, "save", "script", row.external_id)
     return row, True
 
 
 def upsert_bulletin(uow: UnitOfWork, data: Mapping[str, Any]) -> tuple[m.Bulletin, bool]:
     """Create or update a bulletin; returns (bulletin, changed): an unchanged one writes nothing."""
-    s = uow.s
     data = limits.clean(dict(data))
     ext = str(data.get("external_id") or "").strip()
-    row = s.scalar(select(m.Bulletin).where(m.Bulletin.external_id == ext)) if ext else None
     starts = parse_datetime(data.get("starts_at"), "starts_at") or uow.now()
     values = {"title": str(data.get("title") or "").strip(), "body": str(data.get("body") or ""),
               "starts_at": starts, "ends_at": parse_datetime(data.get("ends_at"), "ends_at"),
@@ -114,24 +102,11 @@ def upsert_bulletin(uow: UnitOfWork, data: Mapping[str, Any]) -> tuple[m.Bulleti
     if not values["title"]:
         raise ValidationError("title: 不能为空")
     limits.check(m.Bulletin, {"external_id": ext, **values})
-    if row is None:
-        row = m.Bulletin(external_id=ext, **values)
-        s.add(row)
-    elif all(getattr(row, k) == v for k, v in values.items()):
-        return row, False
-    else:
-        for k, v in values.items():
-            setattr(row, k, v)
-    s.flush()
-    if not row.external_id:
-        row.external_id = f"B-{row.id:04d}"
-    uow.log_change("bulletin", row.id, "upsert")
-    return row, True
+    return uow.put(m.Bulletin, ext, values, kind="bulletin", prefix="B")
 
 
 def upsert_rule(uow: UnitOfWork, data: Mapping[str, Any], *, actor: Actor) -> tuple[m.RoutingRule, bool]:
     """Create or update a routing rule; returns (rule, changed): an unchanged one writes nothing."""
-    s = uow.s
     data = limits.clean(dict(data))
     ext = str(data.get("external_id") or "").strip()
     dept = uow.department(str(data.get("department") or ""))
@@ -146,19 +121,9 @@ def upsert_rule(uow: UnitOfWork, data: Mapping[str, Any], *, actor: Actor) -> tu
               "priority": priority, "note": str(data.get("note") or ""),
               "active": parse_bool(data.get("active"), "active", default=True)}
     limits.check(m.RoutingRule, {"external_id": ext, **values})
-    row = s.scalar(select(m.RoutingRule).where(m.RoutingRule.external_id == ext)) if ext else None
-    if row is None:
-        row = m.RoutingRule(external_id=ext, **values)
-        s.add(row)
-    elif all(getattr(row, k) == v for k, v in values.items()):
+    row, changed = uow.put(m.RoutingRule, ext, values, kind="rule", prefix="R")
+    if not changed:
         return row, False
-    else:
-        for k, v in values.items():
-            setattr(row, k, v)
-    s.flush()
-    if not row.external_id:
-        row.external_id = f"R-{row.id:04d}"
-    uow.log_change("rule", row.id, "upsert")
     uow.audit(actor, "save", "routing_rule", row.external_id, {"department": dept.external_id})
     return row, True
 

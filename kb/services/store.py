@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
@@ -20,6 +20,8 @@ from kb import db, limits
 from kb import models as m
 from kb.actor import Actor
 from kb.errors import KbError, StorageError, ValidationError
+
+R = TypeVar("R", m.Script, m.Bulletin, m.RoutingRule)
 
 # What a change-log row can name (kb.service.KnowledgeBase.changes_since reads them back into a Changes).
 CHANGE_KINDS = frozenset({"entry", "department", "script", "rule", "bulletin", "synonym", "dictionary", "alert",
@@ -101,6 +103,29 @@ class UnitOfWork:
 
     def revision(self) -> int:
         return int(self.s.scalar(select(func.max(m.ChangeLog.id))) or 0)
+
+    # ------------------------------------------------------------ records
+    def put(self, model: type[R], ext: str, values: Mapping[str, Any], *, kind: str, prefix: str,
+            stamp: Mapping[str, Any] | None = None) -> tuple[R, bool]:
+        """Create or update the ``model`` row whose ``external_id`` is ``ext`` with ``values``.
+
+        Returns (row, changed): equal values write nothing; a change also sets ``stamp`` (who and when,
+        not compared), a new row without an id gets ``{prefix}-{id:04d}``, and the change is logged as ``kind``.
+        """
+        row = self.s.scalar(select(model).where(model.external_id == ext)) if ext else None
+        if row is None:
+            row = model(external_id=ext, **values, **(stamp or {}))
+            self.s.add(row)
+        elif all(getattr(row, k) == v for k, v in values.items()):
+            return row, False
+        else:
+            for k, v in {**values, **(stamp or {})}.items():
+                setattr(row, k, v)
+        self.s.flush()
+        if not row.external_id:
+            row.external_id = f"{prefix}-{row.id:04d}"
+        self.log_change(kind, row.id, "upsert")
+        return row, True
 
     # ------------------------------------------------------------ bookkeeping
     def log_change(self, kind: str, object_id: int, op: str) -> int:
